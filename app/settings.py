@@ -1,0 +1,113 @@
+"""All configuration in one place, read from the environment (12-factor)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+INSECURE_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development"}
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(RuntimeError):
+    """Raised when the configuration cannot be used (e.g. a production server without a secret)."""
+
+
+class Settings(BaseSettings):
+    """Server settings. Every field maps to an upper-case environment variable."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    app_env: Literal["development", "production"] = "development"
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: str | None = None
+    data_dir: Path = Path("./.mockinterview")
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    cors_origins: list[str] = Field(default_factory=list)
+    ws_allowed_origins: list[str] | None = None
+    graphiql: bool | None = None
+    introspection: bool | None = None
+
+    jwt_issuer: str = "mockinterview"
+    jwt_audience: str = "mockinterview-api"
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+
+    argon2_memory_kib: int = 19456
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
+
+    max_query_depth: int = 12
+    max_aliases: int = 20
+    max_tokens: int = 2000
+    max_body_bytes: int = 1_000_000
+    max_page_size: int = 100
+    default_page_size: int = 20
+    max_subscriptions_per_connection: int = 20
+
+    rate_limit_window_seconds: int = 60
+    rate_limit_login_per_ip: int = 30
+    rate_limit_login_per_email: int = 10
+    rate_limit_signup_per_ip: int = 10
+    rate_limit_messages_per_user: int = 60
+
+    signup_grant_points: int = 1
+    booking_cost_points: int = 1
+    interview_reward_points: int = 1
+    cancellation_cutoff_minutes: int = 120
+    start_window_minutes: int = 10
+    no_show_report_after_minutes: int = 10
+    reminder_minutes_before: int = 15
+
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.app_env == "production":
+            key = self.secret_key or ""
+            if key.lower() in INSECURE_SECRETS or len(key) < MIN_SECRET_LENGTH:
+                raise SettingsError(
+                    "SECRET_KEY must be set to a random value of at least "
+                    f"{MIN_SECRET_LENGTH} characters when APP_ENV=production "
+                    "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+                )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return (not self.is_production) if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return (not self.is_production) if self.introspection is None else self.introspection
+
+    def resolved_secret_key(self) -> str:
+        """The signing key; in development a random one is generated once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, read once per process."""
+    return Settings()

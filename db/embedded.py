@@ -1,0 +1,27 @@
+"""The embedded PostgreSQL (from the `pgserver` wheel) used when DATABASE_URL is unset.
+
+pgserver reference-counts the processes that use one data dir and stops the postmaster when the
+last of them exits, so `serve` and `set-role` run in one working directory share the database.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+DATABASE_NAME = "mockinterview"
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or join) the embedded server and return a `postgresql://` URL for our database."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # silences platformdirs' warning as root
+    import pgserver  # heavy import, only when the embedded default is used
+
+    pgdata = (data_dir / "pgdata").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    if "(1 row)" not in exists:
+        server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+    return f"postgresql://postgres@/{DATABASE_NAME}?host={quote(str(pgdata))}"
