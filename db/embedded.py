@@ -7,6 +7,7 @@ last of them exits, so `serve` and `set-role` run in one working directory share
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,7 +16,10 @@ DATABASE_NAME = "mockinterview"
 
 def start_embedded_postgres(data_dir: Path) -> str:
     """Start (or join) the embedded server and return a `postgresql://` URL for our database."""
-    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # silences platformdirs' warning as root
+    if "XDG_RUNTIME_DIR" not in os.environ:  # platformdirs (used by pgserver) warns without it
+        runtime_dir = Path(tempfile.gettempdir()) / f"mockinterview-runtime-{os.getuid()}"
+        runtime_dir.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime_dir)
     import pgserver  # heavy import, only when the embedded default is used
 
     pgdata = (data_dir / "pgdata").resolve()

@@ -1,0 +1,1 @@
+"""Mock Interview API: application package (settings, app factory, auth, events, CLI)."""

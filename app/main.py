@@ -1,0 +1,135 @@
+"""The Starlette application factory and its lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from redis.asyncio import Redis
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from app.auth.passwords import Passwords
+from app.auth.tokens import AccessTokens
+from app.clock import Clock
+from app.context import AppState
+from app.events import create_hub
+from app.graphql_view import GraphQLView
+from app.middleware import BodySizeLimit, RequestId
+from app.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from app.settings import Settings, get_settings
+from db.embedded import start_embedded_postgres
+from db.migrate import upgrade
+from db.session import create_engine, create_sessionmaker
+from schema.build import build_schema
+
+logger = logging.getLogger("mockinterview")
+
+
+def resolve_database_url(settings: Settings) -> tuple[str, bool]:
+    """The database URL and whether it is the embedded server (which we migrate ourselves)."""
+    if settings.database_url:
+        return settings.database_url, False
+    return start_embedded_postgres(settings.data_dir), True
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
+    """Build the ASGI app. Engine, Redis and the events hub are created in the lifespan."""
+    settings = settings or get_settings()
+    schema = build_schema(settings)
+    app_clock = clock or Clock()
+    view_holder: dict[str, GraphQLView] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        url, embedded = resolve_database_url(settings)
+        if embedded:
+            await _to_thread_upgrade(url)
+        engine = create_engine(
+            url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        )
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        limiter: RateLimiter = RedisRateLimiter(redis) if redis else MemoryRateLimiter()
+        hub = create_hub(settings.redis_url)
+        await hub.start()
+        state = AppState(
+            settings=settings,
+            sessionmaker=create_sessionmaker(engine),
+            passwords=Passwords(settings),
+            tokens=AccessTokens(settings),
+            rate_limiter=limiter,
+            hub=hub,
+            clock=app_clock,
+        )
+        app.state.app_state = state
+        app.state.engine = engine
+        view_holder["view"].app_state = state
+        try:
+            yield
+        finally:
+            await hub.stop()
+            if redis is not None:
+                await redis.aclose()
+            await engine.dispose()
+
+    view = GraphQLView(
+        app_state=None,  # type: ignore[arg-type]  # set in the lifespan
+        schema=schema,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        allow_queries_via_get=False,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        connection_init_wait_timeout=timedelta(seconds=10),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        allowed_origins=tuple(settings.ws_allowed_origins or settings.cors_origins),
+    )
+    view_holder["view"] = view
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            async with request.app.state.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # any failure means "not ready"; details go to the log
+            logger.warning("readiness check failed", exc_info=True)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    middleware = [
+        Middleware(RequestId),
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+    ]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+            )
+        )
+    return Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+
+
+async def _to_thread_upgrade(url: str) -> None:
+    import asyncio
+
+    await asyncio.to_thread(upgrade, url)

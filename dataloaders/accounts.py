@@ -1,0 +1,38 @@
+"""Batch loaders for members and specializations."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from db.models import Specialization, User, UserSpecialization
+
+if TYPE_CHECKING:
+    from app.context import Db
+
+
+async def load_users(db: Db, ids: Sequence[int]) -> list[User | None]:
+    rows = (await db.execute(select(User).where(User.id.in_(ids)))).scalars()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def load_specializations(db: Db, ids: Sequence[int]) -> list[Specialization | None]:
+    rows = (await db.execute(select(Specialization).where(Specialization.id.in_(ids)))).scalars()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def load_user_specialization_ids(db: Db, user_ids: Sequence[int]) -> list[list[int]]:
+    statement = (
+        select(UserSpecialization.user_id, UserSpecialization.specialization_id)
+        .where(UserSpecialization.user_id.in_(user_ids))
+        .order_by(UserSpecialization.specialization_id)
+    )
+    grouped: dict[int, list[int]] = defaultdict(list)
+    for user_id, specialization_id in (await db.execute(statement)).all():
+        grouped[user_id].append(specialization_id)
+    return [grouped.get(i, []) for i in user_ids]

@@ -1,0 +1,1 @@
+"""Domain operations, one transaction each; GraphQL fields in schema/ call into these."""

@@ -1,0 +1,1 @@
+"""The GraphQL schema: Strawberry types, inputs, enums, permission directives and the `schema`."""

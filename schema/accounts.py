@@ -1,0 +1,162 @@
+"""Account, member-directory, specialization and audit-log fields."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from app.context import Context
+from resolvers import accounts, users
+from schema.enums import Role
+from schema.ids import decode_cursor, encode_cursor, parse_global_id
+from schema.pagination import build_connection, page_size
+from schema.permissions import ADMIN_ROLES, MODERATOR_ROLES, authenticated, requires_role
+from schema.types.accounts import AuditEntry, AuthPayload, Specialization, User
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.input(description="Create an account with email and password.")
+class SignUpInput:
+    email: str
+    password: str = strawberry.field(description="8-256 characters.")
+    display_name: str = strawberry.field(description="1-80 characters.")
+
+
+@strawberry.input
+class LogInInput:
+    email: str
+    password: str
+
+
+@strawberry.input(description="Fields left out (null) are not changed.")
+class UpdateProfileInput:
+    display_name: str | None = None
+    bio: str | None = strawberry.field(default=None, description="At most 2000 characters.")
+    timezone: str | None = strawberry.field(default=None, description="IANA name, e.g. Europe/Berlin.")
+    specialization_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Replaces the member's specializations."
+    )
+
+
+def _payload(tokens: accounts.IssuedTokens) -> AuthPayload:
+    return AuthPayload(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+        user=User.from_row(tokens.user),
+    )
+
+
+@strawberry.type
+class AccountsQuery:
+    node: relay.Node | None = relay.node(description="Fetch any object by its global ID.")
+
+    @strawberry.field(description="The signed-in member; null when anonymous.")
+    def me(self, info: Info) -> User | None:
+        viewer = info.context.optional_viewer()
+        return User.from_row(viewer) if viewer else None
+
+    @strawberry.field(description="A member's public profile.")
+    async def user(self, info: Info, id: strawberry.ID) -> User | None:
+        key = parse_global_id(id, "User")
+        row = await info.context.loaders.user.load(key)
+        return User.from_row(row) if row else None
+
+    @strawberry.field(description="All specializations, by name.")
+    async def specializations(self, info: Info) -> list[Specialization]:
+        return [Specialization.from_row(r) for r in await users.list_specializations(info.context)]
+
+    @strawberry.field(
+        description="Search members by name or email (staff only).",
+        extensions=requires_role(*MODERATOR_ROLES),
+    )
+    async def users(
+        self,
+        info: Info,
+        search: str | None = None,
+        role: Role | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> relay.Connection[User]:
+        size = page_size(first, info.context.settings)
+        after_id = int(decode_cursor(after, 1)[0]) if after else None
+        rows = await users.search_users(
+            info.context, search=search, role=role.value if role else None,
+            after_id=after_id, limit=size + 1,
+        )
+        nodes = [User.from_row(r) for r in rows]
+        return build_connection(
+            nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None
+        )
+
+    @strawberry.field(
+        description="Administrative and security events, newest first (admins only).",
+        extensions=requires_role(*ADMIN_ROLES),
+    )
+    async def audit_log(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        action: str | None = None,
+        actor_id: strawberry.ID | None = None,
+    ) -> relay.Connection[AuditEntry]:
+        size = page_size(first, info.context.settings)
+        after_id = int(decode_cursor(after, 1)[0]) if after else None
+        actor_key = parse_global_id(actor_id, "User", field="actorId") if actor_id else None
+        rows = await users.audit_entries(
+            info.context, after_id=after_id, limit=size + 1, action=action, actor_id=actor_key
+        )
+        nodes = [AuditEntry.from_row(r) for r in rows]
+        return build_connection(
+            nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None
+        )
+
+
+@strawberry.type
+class AccountsMutation:
+    @strawberry.mutation(description="Create an account; returns a signed-in session.")
+    async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
+        tokens = await accounts.sign_up(
+            info.context, input.email, input.password, input.display_name
+        )
+        return _payload(tokens)
+
+    @strawberry.mutation(description="Exchange email and password for tokens.")
+    async def log_in(self, info: Info, input: LogInInput) -> AuthPayload:
+        return _payload(await accounts.log_in(info.context, input.email, input.password))
+
+    @strawberry.mutation(description="Rotate a refresh token; the old one stops working.")
+    async def refresh_tokens(self, info: Info, refresh_token: str) -> AuthPayload:
+        return _payload(await accounts.refresh_tokens(info.context, refresh_token))
+
+    @strawberry.mutation(description="Revoke the session this refresh token belongs to.")
+    async def log_out(self, info: Info, refresh_token: str) -> bool:
+        return await accounts.log_out(info.context, refresh_token)
+
+    @strawberry.mutation(description="Edit the signed-in member's profile.", extensions=authenticated())
+    async def update_profile(self, info: Info, input: UpdateProfileInput) -> User:
+        specialization_ids = (
+            [parse_global_id(i, "Specialization", field="specializationIds")
+             for i in input.specialization_ids]
+            if input.specialization_ids is not None
+            else None
+        )
+        row = await accounts.update_profile(
+            info.context,
+            display_name=input.display_name,
+            bio=input.bio,
+            timezone=input.timezone,
+            specialization_ids=specialization_ids,
+        )
+        return User.from_row(row)
+
+    @strawberry.mutation(description="Change a member's role.", extensions=requires_role(*ADMIN_ROLES))
+    async def set_user_role(self, info: Info, user_id: strawberry.ID, role: Role) -> User:
+        key = parse_global_id(user_id, "User", field="userId")
+        return User.from_row(await users.set_role(info.context, key, role.value))
+
+    @strawberry.mutation(description="Add an interview topic.", extensions=requires_role(*ADMIN_ROLES))
+    async def create_specialization(self, info: Info, name: str) -> Specialization:
+        return Specialization.from_row(await users.create_specialization(info.context, name))

@@ -1,0 +1,52 @@
+"""Assembles the schema from per-feature Query/Mutation/Subscription types."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from app.settings import Settings
+from schema.accounts import AccountsMutation, AccountsQuery
+from schema.extensions import CloseDatabaseSession, ErrorCodes
+
+QUERY_TYPES: tuple[type, ...] = (AccountsQuery,)
+MUTATION_TYPES: tuple[type, ...] = (AccountsMutation,)
+SUBSCRIPTION_TYPES: tuple[type, ...] = ()
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema with the security limits from `settings` (depth, aliases, tokens, introspection)."""
+    query = merge_types("Query", QUERY_TYPES)
+    mutation = merge_types("Mutation", MUTATION_TYPES)
+    subscription = merge_types("Subscription", SUBSCRIPTION_TYPES) if SUBSCRIPTION_TYPES else None
+    extensions: list[type[SchemaExtension] | partial[SchemaExtension]] = [
+        partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
+        partial(ParserCache, maxsize=1000),
+        partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+        partial(ValidationCache, maxsize=1000),
+        ErrorCodes,
+        CloseDatabaseSession,
+    ]
+    if not settings.introspection_enabled:
+        extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(
+        query=query,
+        mutation=mutation,
+        subscription=subscription,
+        extensions=extensions,  # type: ignore[arg-type]
+        config=StrawberryConfig(disable_field_suggestions=settings.is_production),
+    )

@@ -1,0 +1,1 @@
+"""GraphQL object types, kept separate from the ORM models in db/models."""
