@@ -73,8 +73,14 @@ async def _set_role(url: str, email: str, role: str) -> bool:
                 return False
             previous, user.role = user.role, role
             await audit.record(
-                session, "user.role_changed", actor_id=None, target_type="User",
-                target_id=user.id, previous=previous, role=role, via="cli",
+                session,
+                "user.role_changed",
+                actor_id=None,
+                target_type="User",
+                target_id=user.id,
+                previous=previous,
+                role=role,
+                via="cli",
             )
         return True
     finally:
@@ -115,7 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info")
-    serve.add_argument("--graceful-timeout", type=int, default=30, help="seconds for in-flight work")
+    serve.add_argument(
+        "--graceful-timeout", type=int, default=30, help="seconds for in-flight work"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")

@@ -18,7 +18,9 @@ from db.models import User
 INVALID_ACCESS_TOKEN = "Invalid or expired access token."
 
 
-async def authenticate(app: AppState, db: Db, authorization: str | None) -> tuple[User | None, Exception | None]:
+async def authenticate(
+    app: AppState, db: Db, authorization: str | None
+) -> tuple[User | None, Exception | None]:
     """The member behind an `Authorization: Bearer <token>` value, or the error to report."""
     if not authorization:
         return None, None
@@ -50,9 +52,7 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         db = Db(self.app_state.sessionmaker)
-        viewer, error = await authenticate(
-            self.app_state, db, request.headers.get("authorization")
-        )
+        viewer, error = await authenticate(self.app_state, db, request.headers.get("authorization"))
         return Context(
             app=self.app_state,
             connection=request,

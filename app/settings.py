@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     data_dir: Path = Path("./.mockinterview")
     public_base_url: str = "http://127.0.0.1:8000"
+    redis_prefix: str = "mi:"
 
     cors_origins: list[str] = Field(default_factory=list)
     ws_allowed_origins: list[str] | None = None

@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import hash_token, new_refresh_token
-from app.context import Context
-from dataloaders import forget, blocked_error
+from app.context import Context, blocked_error
 from app.errors import BadUserInput, Conflict, RateLimited, Unauthenticated
+from dataloaders import forget
 from db.models import RefreshToken, Specialization, User, UserSpecialization
 from resolvers import audit, validation
 from resolvers.points import change_balance
@@ -80,7 +80,11 @@ async def sign_up(context: Context, email: str, password: str, display_name: str
                 session, user.id, settings.signup_grant_points, "GRANT", reason="Signup grant"
             )
         await audit.record(
-            session, "auth.sign_up", actor_id=user.id, target_type="User", target_id=user.id,
+            session,
+            "auth.sign_up",
+            actor_id=user.id,
+            target_type="User",
+            target_id=user.id,
             ip=context.client_ip,
         )
         tokens = await _issue(context, session, user)
@@ -100,7 +104,10 @@ async def log_in(context: Context, email: str, password: str) -> IssuedTokens:
         ok = await context.app.passwords.verify(user.password_hash if user else None, password)
         if user is None or not ok:
             await audit.record(
-                session, "auth.login_failed", actor_id=None, ip=context.client_ip,
+                session,
+                "auth.login_failed",
+                actor_id=None,
+                ip=context.client_ip,
                 known_account=user is not None,
             )
             failed = True
@@ -113,7 +120,11 @@ async def log_in(context: Context, email: str, password: str) -> IssuedTokens:
             if context.app.passwords.needs_rehash(user.password_hash):
                 user.password_hash = await context.app.passwords.hash(password)
             await audit.record(
-                session, "auth.login", actor_id=user.id, target_type="User", target_id=user.id,
+                session,
+                "auth.login",
+                actor_id=user.id,
+                target_type="User",
+                target_id=user.id,
                 ip=context.client_ip,
             )
             tokens = await _issue(context, session, user)
@@ -150,7 +161,10 @@ async def refresh_tokens(context: Context, refresh_token: str) -> IssuedTokens:
             if reused_family is not None:
                 await _revoke_family(session, reused_family, now)
                 await audit.record(
-                    session, "auth.refresh_reuse_detected", actor_id=None, ip=context.client_ip,
+                    session,
+                    "auth.refresh_reuse_detected",
+                    actor_id=None,
+                    ip=context.client_ip,
                     family=str(reused_family),
                 )
             tokens = None
@@ -188,7 +202,11 @@ async def log_out(context: Context, refresh_token: str) -> bool:
             return False
         await _revoke_family(session, row.family_id, now)
         await audit.record(
-            session, "auth.logout", actor_id=row.user_id, target_type="User", target_id=row.user_id,
+            session,
+            "auth.logout",
+            actor_id=row.user_id,
+            target_type="User",
+            target_id=row.user_id,
             ip=context.client_ip,
         )
     return True
@@ -229,7 +247,9 @@ async def update_profile(
         if specialization_ids is not None:
             wanted = sorted(set(specialization_ids))
             found = (
-                await session.scalars(select(Specialization.id).where(Specialization.id.in_(wanted)))
+                await session.scalars(
+                    select(Specialization.id).where(Specialization.id.in_(wanted))
+                )
             ).all()
             if len(found) != len(wanted):
                 raise BadUserInput("Unknown specialization.", field="specializationIds")

@@ -8,8 +8,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.context import Context
-from dataloaders import forget
 from app.errors import BadUserInput, Conflict, NotFound
+from dataloaders import forget
 from db.models import AuditEntry, Specialization, User
 from resolvers import audit, validation
 
@@ -45,8 +45,14 @@ async def set_role(context: Context, user_id: int, role: str) -> User:
         previous = user.role
         user.role = role
         await audit.record(
-            session, "user.role_changed", actor_id=viewer.id, target_type="User",
-            target_id=user.id, ip=context.client_ip, previous=previous, role=role,
+            session,
+            "user.role_changed",
+            actor_id=viewer.id,
+            target_type="User",
+            target_id=user.id,
+            ip=context.client_ip,
+            previous=previous,
+            role=role,
         )
     forget(context.loaders.user, user_id)
     return user
@@ -68,8 +74,12 @@ async def create_specialization(context: Context, name: str) -> Specialization:
         except IntegrityError as exc:
             raise Conflict("A specialization with this name exists.", field="name") from exc
         await audit.record(
-            session, "specialization.created", actor_id=viewer.id,
-            target_type="Specialization", target_id=specialization.id, ip=context.client_ip,
+            session,
+            "specialization.created",
+            actor_id=viewer.id,
+            target_type="Specialization",
+            target_id=specialization.id,
+            ip=context.client_ip,
             name=cleaned,
         )
     return specialization
@@ -106,4 +116,3 @@ def role_value(role: object) -> str:
     if value not in ("MEMBER", "MODERATOR", "ADMIN"):
         raise BadUserInput("Unknown role.", field="role")
     return str(value)
-

@@ -33,7 +33,9 @@ class LogInInput:
 class UpdateProfileInput:
     display_name: str | None = None
     bio: str | None = strawberry.field(default=None, description="At most 2000 characters.")
-    timezone: str | None = strawberry.field(default=None, description="IANA name, e.g. Europe/Berlin.")
+    timezone: str | None = strawberry.field(
+        default=None, description="IANA name, e.g. Europe/Berlin."
+    )
     specialization_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Replaces the member's specializations."
     )
@@ -82,8 +84,11 @@ class AccountsQuery:
         size = page_size(first, info.context.settings)
         after_id = int(decode_cursor(after, 1)[0]) if after else None
         rows = await users.search_users(
-            info.context, search=search, role=role.value if role else None,
-            after_id=after_id, limit=size + 1,
+            info.context,
+            search=search,
+            role=role.value if role else None,
+            after_id=after_id,
+            limit=size + 1,
         )
         nodes = [User.from_row(r) for r in rows]
         return build_connection(
@@ -135,11 +140,15 @@ class AccountsMutation:
     async def log_out(self, info: Info, refresh_token: str) -> bool:
         return await accounts.log_out(info.context, refresh_token)
 
-    @strawberry.mutation(description="Edit the signed-in member's profile.", extensions=authenticated())
+    @strawberry.mutation(
+        description="Edit the signed-in member's profile.", extensions=authenticated()
+    )
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> User:
         specialization_ids = (
-            [parse_global_id(i, "Specialization", field="specializationIds")
-             for i in input.specialization_ids]
+            [
+                parse_global_id(i, "Specialization", field="specializationIds")
+                for i in input.specialization_ids
+            ]
             if input.specialization_ids is not None
             else None
         )
@@ -152,11 +161,15 @@ class AccountsMutation:
         )
         return User.from_row(row)
 
-    @strawberry.mutation(description="Change a member's role.", extensions=requires_role(*ADMIN_ROLES))
+    @strawberry.mutation(
+        description="Change a member's role.", extensions=requires_role(*ADMIN_ROLES)
+    )
     async def set_user_role(self, info: Info, user_id: strawberry.ID, role: Role) -> User:
         key = parse_global_id(user_id, "User", field="userId")
         return User.from_row(await users.set_role(info.context, key, role.value))
 
-    @strawberry.mutation(description="Add an interview topic.", extensions=requires_role(*ADMIN_ROLES))
+    @strawberry.mutation(
+        description="Add an interview topic.", extensions=requires_role(*ADMIN_ROLES)
+    )
     async def create_specialization(self, info: Info, name: str) -> Specialization:
         return Specialization.from_row(await users.create_specialization(info.context, name))

@@ -17,7 +17,6 @@ from app.context import AppState
 from app.main import create_app
 from app.settings import Settings
 from db.migrate import upgrade
-from db.session import create_engine
 from tests import infra
 from tests.helpers import GraphQLClient
 
@@ -103,7 +102,9 @@ async def db_session(
     """Routes the app's sessions into the test's transaction (commits become savepoints)."""
     original = app_state.sessionmaker
     app_state.sessionmaker = async_sessionmaker(
-        bind=connection, expire_on_commit=False, autoflush=False,
+        bind=connection,
+        expire_on_commit=False,
+        autoflush=False,
         join_transaction_mode="create_savepoint",
     )
     session = app_state.sessionmaker()
@@ -125,7 +126,9 @@ async def client(app: Starlette, db_session: AsyncSession) -> AsyncIterator[Grap
 
 
 @pytest.fixture
-async def committing_client(app: Starlette, engine: AsyncEngine, clock: Clock) -> AsyncIterator[GraphQLClient]:
+async def committing_client(
+    app: Starlette, engine: AsyncEngine, clock: Clock
+) -> AsyncIterator[GraphQLClient]:
     """HTTP client whose requests really commit (for concurrency tests); tables are emptied after."""
     transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 50000))
     offset = clock.offset

@@ -31,7 +31,7 @@ async def test_round_trip_sign_up_log_in_me_refresh_log_out(client: GraphQLClien
     assert me["points"] == 1
     assert me["role"] == "MEMBER"
 
-    logged_in = (await client.data(LOG_IN, {"email": member.email, "password": member.password}))
+    logged_in = await client.data(LOG_IN, {"email": member.email, "password": member.password})
     tokens = logged_in["logIn"]
     assert tokens["user"]["id"] == member.id
 
@@ -132,7 +132,9 @@ async def test_update_profile(client: GraphQLClient) -> None:
         token=member.access_token,
     )
     assert data["updateProfile"] == {
-        "displayName": "Hank H.", "bio": "Backend", "timezone": "Europe/Berlin",
+        "displayName": "Hank H.",
+        "bio": "Backend",
+        "timezone": "Europe/Berlin",
         "specializations": [],
     }
     for bad in ({"timezone": "Mars/Olympus"}, {"displayName": "x" * 81}, {"bio": "b" * 2001}):
@@ -166,7 +168,9 @@ async def test_sign_up_is_audited_and_grants_points(
     member = await client.sign_up("ivy")
     user_id = db_id(member.id)
     audited = await db_session.scalar(
-        select(func.count()).where(AuditEntry.action == "auth.sign_up", AuditEntry.actor_id == user_id)
+        select(func.count()).where(
+            AuditEntry.action == "auth.sign_up", AuditEntry.actor_id == user_id
+        )
     )
     assert audited == 1
     ledger_sum = await db_session.scalar(

@@ -67,7 +67,9 @@ class AccessTokens:
                 typ={"essential": True, "value": "access"},
             )
             registry.validate(decoded.claims)
-            return AccessClaims(user_id=int(decoded.claims["sub"]), issued_at=int(decoded.claims["iat"]))
+            return AccessClaims(
+                user_id=int(decoded.claims["sub"]), issued_at=int(decoded.claims["iat"])
+            )
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise InvalidToken(str(exc)) from exc
 

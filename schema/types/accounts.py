@@ -109,7 +109,9 @@ class User(relay.Node):
 
 @strawberry.type(description="Tokens returned by signUp, logIn and refreshTokens.")
 class AuthPayload:
-    access_token: str = strawberry.field(description="Short-lived JWT: `Authorization: Bearer ...`.")
+    access_token: str = strawberry.field(
+        description="Short-lived JWT: `Authorization: Bearer ...`."
+    )
     refresh_token: str = strawberry.field(description="Opaque; single use, rotated on refresh.")
     expires_in: int = strawberry.field(description="Seconds until the access token expires.")
     user: User
