@@ -57,7 +57,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
         )
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        limiter: RateLimiter = RedisRateLimiter(redis) if redis else MemoryRateLimiter()
+        limiter: RateLimiter = (
+            RedisRateLimiter(redis, prefix=settings.redis_prefix + "ratelimit:") if redis else MemoryRateLimiter()
+        )
         hub = create_hub(settings.redis_url)
         await hub.start()
         state = AppState(

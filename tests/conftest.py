@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -51,6 +52,7 @@ def make_settings(database_url: str, redis_url: str | None, **overrides: Any) ->
         "database_url": database_url,
         "redis_url": redis_url,
         "secret_key": TEST_SECRET,
+        "redis_prefix": f"test-{secrets.token_hex(4)}:",
         "argon2_memory_kib": 19456,
         "argon2_time_cost": 2,
         "rate_limit_login_per_ip": 10_000,
