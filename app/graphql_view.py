@@ -8,12 +8,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from app.auth.tokens import InvalidToken
 from app.context import AppState, Context, Db, blocked_error
 from app.errors import Unauthenticated
 from dataloaders import Loaders
 from db.models import User
+from resolvers.api_keys import authenticate_api_key, looks_like_api_key
+from schema.extensions import classify
 
 INVALID_ACCESS_TOKEN = "Invalid or expired access token."
 
@@ -22,11 +26,35 @@ async def authenticate(
     app: AppState, db: Db, authorization: str | None
 ) -> tuple[User | None, Exception | None]:
     """The member behind an `Authorization: Bearer <token>` value, or the error to report."""
+    viewer, error, _ = await authenticate_with_method(app, db, authorization)
+    return viewer, error
+
+
+async def authenticate_with_method(
+    app: AppState, db: Db, authorization: str | None, api_key: str | None = None
+) -> tuple[User | None, Exception | None, tuple[str, str | None]]:
+    """Like `authenticate`, also accepting API keys (`Bearer mik_...` or `X-API-Key`).
+
+    The third value is (auth method, API key scope): ("anonymous"|"password"|"api_key", scope).
+    """
+    if api_key and not authorization:
+        authorization = f"Bearer {api_key}"
     if not authorization:
-        return None, None
+        return None, None, ("anonymous", None)
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return None, Unauthenticated("Use `Authorization: Bearer <accessToken>`.")
+        error = Unauthenticated("Use `Authorization: Bearer <accessToken>`.")
+        return None, error, ("anonymous", None)
+    if looks_like_api_key(token.strip()):
+        user, error, scope = await authenticate_api_key(app, db, token.strip())
+        return user, error, ("api_key", scope)
+    user, error = await _authenticate_access_token(app, db, token)
+    return user, error, ("password", None)
+
+
+async def _authenticate_access_token(
+    app: AppState, db: Db, token: str
+) -> tuple[User | None, Exception | None]:
     now = app.clock.now()
     try:
         claims = app.tokens.verify(token.strip(), now)
@@ -42,7 +70,15 @@ async def authenticate(
 
 
 class GraphQLView(GraphQL[Context, None]):
-    """Strawberry's ASGI app with our context."""
+    """Strawberry's ASGI app with our context and an `extensions.code` on every error."""
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if result.errors:
+            # Parse and validation failures skip the schema extensions; code them here too.
+            result.errors = [
+                e if (e.extensions or {}).get("code") else classify(e) for e in result.errors
+            ]
+        return await super().process_result(request, result)
 
     def __init__(self, app_state: AppState, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -52,7 +88,9 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         db = Db(self.app_state.sessionmaker)
-        viewer, error = await authenticate(self.app_state, db, request.headers.get("authorization"))
+        viewer, error, (method, scope) = await authenticate_with_method(
+            self.app_state, db, request.headers.get("authorization"), request.headers.get("x-api-key")
+        )
         return Context(
             app=self.app_state,
             connection=request,
@@ -60,4 +98,6 @@ class GraphQLView(GraphQL[Context, None]):
             loaders=Loaders(db),
             viewer=viewer,
             auth_error=error,
+            auth_method=method,
+            api_key_scope=scope,
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 from strawberry import relay
 
 from app.context import Context
+from app.errors import BadUserInput
 from resolvers import accounts, users
 from schema.enums import Role
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
@@ -52,7 +55,16 @@ def _payload(tokens: accounts.IssuedTokens) -> AuthPayload:
 
 @strawberry.type
 class AccountsQuery:
-    node: relay.Node | None = relay.node(description="Fetch any object by its global ID.")
+    @strawberry.field(description="Fetch any object by its global ID (null when not visible to you).")
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+        try:
+            global_id = relay.GlobalID.from_id(id)
+        except ValueError as exc:
+            raise BadUserInput("Malformed ID.", field="id") from exc
+        if info.schema.get_type_by_name(global_id.type_name) is None:
+            return None
+        node: relay.Node | None = await global_id.resolve_node(info, required=False)
+        return node
 
     @strawberry.field(description="The signed-in member; null when anonymous.")
     def me(self, info: Info) -> User | None:
@@ -106,12 +118,20 @@ class AccountsQuery:
         after: str | None = None,
         action: str | None = None,
         actor_id: strawberry.ID | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> relay.Connection[AuditEntry]:
         size = page_size(first, info.context.settings)
         after_id = int(decode_cursor(after, 1)[0]) if after else None
         actor_key = parse_global_id(actor_id, "User", field="actorId") if actor_id else None
         rows = await users.audit_entries(
-            info.context, after_id=after_id, limit=size + 1, action=action, actor_id=actor_key
+            info.context,
+            after_id=after_id,
+            limit=size + 1,
+            action=action,
+            actor_id=actor_key,
+            since=since,
+            until=until,
         )
         nodes = [AuditEntry.from_row(r) for r in rows]
         return build_connection(

@@ -39,7 +39,8 @@ def classify(error: GraphQLError) -> GraphQLError:
         return _coded(error, original.message, original.code, original.extensions)
     if isinstance(original, GlobalIDValueError):
         return _coded(error, "Malformed ID.", BAD_USER_INPUT)
-    if original is None:
+    if original is None or error.path is None:
+        # No path: the request itself was bad (syntax, validation, variable coercion).
         if error.extensions and "code" in error.extensions:
             return error
         if error.message.startswith("Syntax Error"):
