@@ -104,6 +104,9 @@ class Context:
     loaders: Loaders
     viewer: User | None = None
     auth_error: Exception | None = None
+    # How the viewer authenticated: "anonymous", "password" (access token) or "api_key".
+    auth_method: str = "anonymous"
+    api_key_scope: str | None = None
 
     @property
     def settings(self) -> Settings:
@@ -126,6 +129,13 @@ class Context:
         viewer = self.optional_viewer()
         if viewer is None:
             raise Unauthenticated()
+        return viewer
+
+    def require_session_viewer(self) -> User:
+        """The viewer, refusing API keys: for managing keys, sessions and the password."""
+        viewer = self.require_viewer()
+        if self.auth_method == "api_key":
+            raise Forbidden("API keys cannot do this; sign in with a session.")
         return viewer
 
 

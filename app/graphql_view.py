@@ -43,8 +43,8 @@ async def authenticate_with_method(
         return None, None, ("anonymous", None)
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        error = Unauthenticated("Use `Authorization: Bearer <accessToken>`.")
-        return None, error, ("anonymous", None)
+        malformed = Unauthenticated("Use `Authorization: Bearer <accessToken>`.")
+        return None, malformed, ("anonymous", None)
     if looks_like_api_key(token.strip()):
         user, error, scope = await authenticate_api_key(app, db, token.strip())
         return user, error, ("api_key", scope)

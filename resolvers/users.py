@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -92,8 +93,10 @@ async def audit_entries(
     limit: int,
     action: str | None = None,
     actor_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Sequence[AuditEntry]:
-    """Newest first."""
+    """Newest first; `since` inclusive, `until` exclusive."""
     statement = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if after_id is not None:
         statement = statement.where(AuditEntry.id < after_id)
@@ -101,6 +104,10 @@ async def audit_entries(
         statement = statement.where(AuditEntry.action == action)
     if actor_id is not None:
         statement = statement.where(AuditEntry.actor_id == actor_id)
+    if since is not None:
+        statement = statement.where(AuditEntry.created_at >= since)
+    if until is not None:
+        statement = statement.where(AuditEntry.created_at < until)
     return (await context.db.execute(statement)).scalars().all()
 
 

@@ -21,9 +21,10 @@ from strawberry.tools import merge_types
 from app.settings import Settings
 from schema.accounts import AccountsMutation, AccountsQuery
 from schema.extensions import CloseDatabaseSession, ErrorCodes
+from schema.trust import ReadOnlyApiKeys, TrustMutation, TrustQuery
 
-QUERY_TYPES: tuple[type, ...] = (AccountsQuery,)
-MUTATION_TYPES: tuple[type, ...] = (AccountsMutation,)
+QUERY_TYPES: tuple[type, ...] = (AccountsQuery, TrustQuery)
+MUTATION_TYPES: tuple[type, ...] = (AccountsMutation, TrustMutation)
 SUBSCRIPTION_TYPES: tuple[type, ...] = ()
 
 
@@ -39,6 +40,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
         partial(ValidationCache, maxsize=1000),
         ErrorCodes,
+        ReadOnlyApiKeys,
         CloseDatabaseSession,
     ]
     if not settings.introspection_enabled:

@@ -1,0 +1,130 @@
+"""API keys: create (secret shown once, stored hashed), list, revoke, and authenticate with one."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from app.context import AppState, Context, Db, blocked_error
+from app.errors import NotFound, Unauthenticated
+from db.models import ApiKey, User
+from resolvers import audit, validation
+
+KEY_PREFIX = "mik_"
+SHOWN_PREFIX_LENGTH = 12
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+MAX_KEYS_PER_MEMBER = 50
+INVALID_API_KEY = "Invalid or revoked API key."
+
+
+def hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def looks_like_api_key(token: str) -> bool:
+    return token.startswith(KEY_PREFIX)
+
+
+async def create_api_key(context: Context, name: str, scope: str) -> tuple[ApiKey, str]:
+    """A new key for the viewer and its secret (which is not stored)."""
+    viewer = context.require_session_viewer()
+    name = validation.text(name, "name", min_length=1, max_length=80)
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    async with context.db.transaction() as session:
+        active = (
+            await session.scalars(
+                select(ApiKey.id).where(ApiKey.user_id == viewer.id, ApiKey.revoked_at.is_(None))
+            )
+        ).all()
+        if len(active) >= MAX_KEYS_PER_MEMBER:
+            from app.errors import Conflict
+
+            raise Conflict(f"At most {MAX_KEYS_PER_MEMBER} active API keys.")
+        key = ApiKey(
+            user_id=viewer.id,
+            name=name,
+            prefix=secret[:SHOWN_PREFIX_LENGTH],
+            key_hash=hash_key(secret),
+            scope=scope,
+        )
+        session.add(key)
+        await session.flush()
+        await audit.record(
+            session,
+            "api_key.created",
+            actor_id=viewer.id,
+            target_type="ApiKey",
+            target_id=key.id,
+            ip=context.client_ip,
+            scope=scope,
+        )
+        await session.refresh(key)
+    return key, secret
+
+
+async def list_api_keys(context: Context, *, after_id: int | None, limit: int) -> Sequence[ApiKey]:
+    """The viewer's keys, newest first (revoked ones included)."""
+    viewer = context.require_session_viewer()
+    statement = select(ApiKey).where(ApiKey.user_id == viewer.id).order_by(ApiKey.id.desc()).limit(limit)
+    if after_id is not None:
+        statement = statement.where(ApiKey.id < after_id)
+    return (await context.db.execute(statement)).scalars().all()
+
+
+async def revoke_api_key(context: Context, key_id: int) -> ApiKey:
+    """Revoke one of the viewer's keys (idempotent); someone else's key is NOT_FOUND."""
+    viewer = context.require_session_viewer()
+    now = context.now()
+    async with context.db.transaction() as session:
+        key = await session.scalar(
+            select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == viewer.id).with_for_update()
+        )
+        if key is None:
+            raise NotFound("No ApiKey with this ID.")
+        if key.revoked_at is None:
+            key.revoked_at = now
+            await audit.record(
+                session,
+                "api_key.revoked",
+                actor_id=viewer.id,
+                target_type="ApiKey",
+                target_id=key.id,
+                ip=context.client_ip,
+            )
+        await session.flush()
+    return key
+
+
+async def authenticate_api_key(
+    app: AppState, db: Db, secret: str
+) -> tuple[User | None, Exception | None, str | None]:
+    """The owner of an active key, or the error to report; also the key's scope."""
+    now = app.clock.now()
+    session = db.session
+    key = await session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None))
+    )
+    if key is None:
+        return None, Unauthenticated(INVALID_API_KEY), None
+    user = await session.get(User, key.user_id)
+    if user is None:
+        return None, Unauthenticated(INVALID_API_KEY), None
+    blocked = blocked_error(user, now)
+    if blocked is not None:
+        return None, blocked, None
+    if key.last_used_at is None or key.last_used_at < now - LAST_USED_GRANULARITY:
+        # Conditional so that concurrent requests write at most once a minute.
+        await session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.id == key.id,
+                (ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < now - LAST_USED_GRANULARITY),
+            )
+            .values(last_used_at=now)
+        )
+        await session.commit()
+    return user, None, key.scope

@@ -1,0 +1,161 @@
+"""Blocking members, logging out everywhere and changing the password."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.tokens import hash_token
+from app.context import Context
+from app.errors import BadUserInput, Forbidden, NotFound
+from dataloaders import forget
+from db.models import RefreshToken, User
+from resolvers import audit, validation
+from resolvers.accounts import _throttle, revoke_all_sessions
+
+
+def control_channel(context: Context, user_id: int) -> str:
+    """The Redis channel on which a member's live sockets are told to close."""
+    return f"{context.settings.redis_prefix}user:{user_id}:control"
+
+
+async def block_user(context: Context, user_id: int, reason: str, until: datetime | None) -> User:
+    """Block a member (until a time, or permanently); revokes their sessions in the same transaction."""
+    viewer = context.require_viewer()
+    reason = validation.text(reason, "reason", min_length=1, max_length=500)
+    now = context.now()
+    if until is not None:
+        if until.tzinfo is None:
+            raise BadUserInput("`until` needs a timezone.", field="until")
+        if until <= now:
+            raise BadUserInput("`until` must be in the future.", field="until")
+    if user_id == viewer.id:
+        raise Forbidden("You cannot block yourself.")
+    async with context.db.transaction() as session:
+        user = await session.get(User, user_id, with_for_update=True, populate_existing=True)
+        if user is None:
+            raise NotFound("No User with this ID.")
+        if user.role == "ADMIN" and viewer.role != "ADMIN":
+            raise Forbidden("Moderators cannot block admins.")
+        user.blocked_at = now
+        user.blocked_until = until
+        user.block_reason = reason
+        await revoke_all_sessions(session, user.id, now)
+        await audit.record(
+            session,
+            "user.blocked",
+            actor_id=viewer.id,
+            target_type="User",
+            target_id=user.id,
+            ip=context.client_ip,
+            reason=reason,
+            until=until.isoformat() if until else None,
+        )
+        await session.flush()
+
+        async def announce() -> None:
+            await context.app.hub.publish(control_channel(context, user_id), {"kind": "BLOCKED"})
+
+        context.db.after_commit(announce)
+    forget(context.loaders.user, user_id)
+    return user
+
+
+async def unblock_user(context: Context, user_id: int) -> User:
+    """Lift a block."""
+    viewer = context.require_viewer()
+    async with context.db.transaction() as session:
+        user = await session.get(User, user_id, with_for_update=True, populate_existing=True)
+        if user is None:
+            raise NotFound("No User with this ID.")
+        if user.role == "ADMIN" and viewer.role != "ADMIN":
+            raise Forbidden("Moderators cannot change an admin's block.")
+        user.blocked_at = None
+        user.blocked_until = None
+        user.block_reason = None
+        await audit.record(
+            session,
+            "user.unblocked",
+            actor_id=viewer.id,
+            target_type="User",
+            target_id=user.id,
+            ip=context.client_ip,
+        )
+        await session.flush()
+    forget(context.loaders.user, user_id)
+    return user
+
+
+async def _active_sessions(session: AsyncSession, user_id: int, now: datetime) -> int:
+    count = await session.scalar(
+        select(func.count(func.distinct(RefreshToken.family_id))).where(
+            RefreshToken.user_id == user_id,
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.used_at.is_(None),
+            RefreshToken.expires_at > now,
+        )
+    )
+    return int(count or 0)
+
+
+async def log_out_all(context: Context) -> int:
+    """Revoke every session of the viewer; the number of live sessions that were revoked."""
+    viewer = context.require_session_viewer()
+    now = context.now()
+    async with context.db.transaction() as session:
+        count = await _active_sessions(session, viewer.id, now)
+        await revoke_all_sessions(session, viewer.id, now)
+        await audit.record(
+            session,
+            "auth.logout_all",
+            actor_id=viewer.id,
+            target_type="User",
+            target_id=viewer.id,
+            ip=context.client_ip,
+            sessions=count,
+        )
+    return count
+
+
+async def change_password(
+    context: Context, current_password: str, new_password: str, keep_refresh_token: str | None
+) -> bool:
+    """Change the viewer's password; every other session (refresh-token family) is revoked."""
+    viewer = context.require_session_viewer()
+    settings = context.settings
+    await _throttle(context, f"password:user:{viewer.id}", settings.rate_limit_login_per_email)
+    new_password = validation.password(new_password)
+    if len(current_password) > 256 or not await context.app.passwords.verify(
+        viewer.password_hash, current_password
+    ):
+        raise BadUserInput("The current password is wrong.", field="currentPassword")
+    new_hash = await context.app.passwords.hash(new_password)
+    now = context.now()
+    async with context.db.transaction() as session:
+        await session.execute(update(User).where(User.id == viewer.id).values(password_hash=new_hash))
+        kept = None
+        if keep_refresh_token:
+            kept = await session.scalar(
+                select(RefreshToken.family_id).where(
+                    RefreshToken.token_hash == hash_token(keep_refresh_token),
+                    RefreshToken.user_id == viewer.id,
+                )
+            )
+        statement = update(RefreshToken).where(
+            RefreshToken.user_id == viewer.id, RefreshToken.revoked_at.is_(None)
+        )
+        if kept is not None:
+            statement = statement.where(RefreshToken.family_id != kept)
+        await session.execute(statement.values(revoked_at=now))
+        await audit.record(
+            session,
+            "auth.password_changed",
+            actor_id=viewer.id,
+            target_type="User",
+            target_id=viewer.id,
+            ip=context.client_ip,
+        )
+    forget(context.loaders.user, viewer.id)
+    return True

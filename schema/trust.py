@@ -1,0 +1,124 @@
+"""Moderation, sessions, password, API keys and platform stats."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import strawberry
+from graphql import ExecutionResult, GraphQLError
+from strawberry import relay
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from app.context import Context
+from app.errors import FORBIDDEN
+from resolvers import api_keys, moderation, stats
+from schema.ids import decode_cursor, encode_cursor, parse_global_id
+from schema.pagination import build_connection, page_size
+from schema.permissions import ADMIN_ROLES, MODERATOR_ROLES, authenticated, requires_role
+from schema.types.accounts import User
+from schema.types.trust import ApiKey, ApiKeyScope, CreatedApiKey, InterviewStatusCount, PlatformStats
+
+Info = strawberry.Info[Context, None]
+
+
+class ReadOnlyApiKeys(SchemaExtension):
+    """A READ-scoped API key may run queries (and subscriptions) but no mutation."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        execution = self.execution_context
+        context = execution.context
+        if (
+            isinstance(context, Context)
+            and context.api_key_scope == ApiKeyScope.READ.value
+            and execution.operation_type is OperationType.MUTATION
+        ):
+            execution.result = ExecutionResult(
+                data=None,
+                errors=[GraphQLError("This API key is read-only.", extensions={"code": FORBIDDEN})],
+            )
+        yield
+
+
+@strawberry.type
+class TrustQuery:
+    @strawberry.field(
+        description="The viewer's API keys, newest first (not available to API keys).",
+        extensions=authenticated(),
+    )
+    async def api_keys(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> relay.Connection[ApiKey]:
+        size = page_size(first, info.context.settings)
+        after_id = int(decode_cursor(after, 1)[0]) if after else None
+        rows = await api_keys.list_api_keys(info.context, after_id=after_id, limit=size + 1)
+        nodes = [ApiKey.from_row(r) for r in rows]
+        return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
+
+    @strawberry.field(description="Platform figures (admins only).", extensions=requires_role(*ADMIN_ROLES))
+    async def platform_stats(self, info: Info) -> PlatformStats:
+        figures = await stats.platform_stats(info.context)
+        return PlatformStats(
+            members=figures.members,
+            blocked_members=figures.blocked_members,
+            interviews_by_status=[
+                InterviewStatusCount(status=s, count=c) for s, c in figures.interviews_by_status.items()
+            ],
+            points_in_circulation=figures.points_in_circulation,
+            no_show_rate=figures.no_show_rate,
+        )
+
+
+@strawberry.type
+class TrustMutation:
+    @strawberry.mutation(
+        description="Block a member until a time, or permanently when `until` is null. Revokes their "
+        "sessions and closes their live subscriptions. Moderators cannot block admins or themselves.",
+        extensions=requires_role(*MODERATOR_ROLES),
+    )
+    async def block_user(
+        self, info: Info, user_id: strawberry.ID, reason: str, until: datetime | None = None
+    ) -> User:
+        key = parse_global_id(user_id, "User", field="userId")
+        return User.from_row(await moderation.block_user(info.context, key, reason, until))
+
+    @strawberry.mutation(description="Lift a block.", extensions=requires_role(*MODERATOR_ROLES))
+    async def unblock_user(self, info: Info, user_id: strawberry.ID) -> User:
+        key = parse_global_id(user_id, "User", field="userId")
+        return User.from_row(await moderation.unblock_user(info.context, key))
+
+    @strawberry.mutation(
+        description="Revoke every session of the viewer; returns how many were live.",
+        extensions=authenticated(),
+    )
+    async def log_out_all(self, info: Info) -> int:
+        return await moderation.log_out_all(info.context)
+
+    @strawberry.mutation(
+        description="Change the password. Every other session is revoked; pass `keepRefreshToken` "
+        "to keep the current one.",
+        extensions=authenticated(),
+    )
+    async def change_password(
+        self,
+        info: Info,
+        current_password: str,
+        new_password: str,
+        keep_refresh_token: str | None = None,
+    ) -> bool:
+        return await moderation.change_password(
+            info.context, current_password, new_password, keep_refresh_token
+        )
+
+    @strawberry.mutation(
+        description="Create an API key; its secret is returned only here.", extensions=authenticated()
+    )
+    async def create_api_key(self, info: Info, name: str, scope: ApiKeyScope) -> CreatedApiKey:
+        row, secret = await api_keys.create_api_key(info.context, name, scope.value)
+        return CreatedApiKey(api_key=ApiKey.from_row(row), secret=secret)
+
+    @strawberry.mutation(description="Revoke one of your API keys.", extensions=authenticated())
+    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKey:
+        key = parse_global_id(id, "ApiKey")
+        return ApiKey.from_row(await api_keys.revoke_api_key(info.context, key))
