@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -25,9 +26,28 @@ def _database_url(settings: Settings) -> str:
     return url
 
 
+def _prepare_multiprocess_metrics(settings: Settings, workers: int) -> None:
+    """With several workers, metrics go through files so any worker can answer /metrics."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory and workers > 1:
+        directory = str((settings.data_dir / "prometheus").resolve())
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    if directory:
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):  # samples of a previous run would be summed in
+            stale.unlink()
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from app.logging_setup import configure_logging, logging_config
+
+    log_level = (args.log_level or settings.log_level).lower()
+    log_config = logging_config(settings.resolved_log_format, log_level)
+    configure_logging(settings.resolved_log_format, log_level)
+    _prepare_multiprocess_metrics(settings, args.workers)
     if not settings.database_url:
         # Start and migrate the embedded server once here; workers inherit its URL.
         os.environ["DATABASE_URL"] = _database_url(settings)
@@ -40,8 +60,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level=args.log_level,
-        access_log=not settings.is_production,
+        log_level=log_level,
+        log_config=log_config,
+        access_log=False,  # app.observability logs one richer line per request instead
         proxy_headers=True,
         timeout_graceful_shutdown=args.graceful_timeout,
         lifespan="on",
@@ -120,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--log-level", default=None, help="default: LOG_LEVEL or info")
     serve.add_argument(
         "--graceful-timeout", type=int, default=30, help="seconds for in-flight work"
     )

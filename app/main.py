@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -23,9 +24,12 @@ from app.clock import Clock
 from app.context import AppState
 from app.events import create_hub
 from app.graphql_view import GraphQLView
+from app.metrics import mark_process_dead, metrics_endpoint
 from app.middleware import BodySizeLimit, RequestId
+from app.observability import Observability
 from app.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from app.settings import Settings, get_settings
+from app.shutdown import GOING_AWAY, WebSocketRegistry, close_websockets_on_signal
 from db.embedded import start_embedded_postgres
 from db.migrate import upgrade
 from db.session import create_engine, create_sessionmaker
@@ -47,6 +51,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     schema = build_schema(settings)
     app_clock = clock or Clock()
     view_holder: dict[str, GraphQLView] = {}
+    websockets = WebSocketRegistry()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -74,13 +79,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.app_state = state
         app.state.engine = engine
         view_holder["view"].app_state = state
+        app.state.websockets = websockets
         try:
-            yield
+            with close_websockets_on_signal(websockets):
+                yield
         finally:
+            # Normally done already on SIGTERM (see app.shutdown); this covers other servers.
+            await websockets.close_all(GOING_AWAY)
             await hub.stop()
             if redis is not None:
                 await redis.aclose()
             await engine.dispose()
+            mark_process_dead(os.getpid())
 
     view = GraphQLView(
         app_state=None,  # type: ignore[arg-type]  # set in the lifespan
@@ -108,6 +118,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     middleware = [
         Middleware(RequestId),
+        Middleware(Observability, websockets=websockets),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
     ]
     if settings.cors_origins:
@@ -125,6 +136,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
         ],
         middleware=middleware,
         lifespan=lifespan,

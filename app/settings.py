@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     no_show_report_after_minutes: int = 10
     reminder_minutes_before: int = 15
 
+    log_format: Literal["json", "text"] | None = None
+    log_level: str = "INFO"
+
     db_pool_size: int = 10
     db_max_overflow: int = 10
 
@@ -85,6 +88,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def resolved_log_format(self) -> str:
+        """LOG_FORMAT, else JSON in production and text in development."""
+        return self.log_format or ("json" if self.is_production else "text")
 
     @property
     def graphiql_enabled(self) -> bool:

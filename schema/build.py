@@ -21,6 +21,7 @@ from strawberry.tools import merge_types
 from app.settings import Settings
 from schema.accounts import AccountsMutation, AccountsQuery
 from schema.extensions import CloseDatabaseSession, ErrorCodes
+from schema.observability import RequestInfo
 from schema.trust import ReadOnlyApiKeys, TrustMutation, TrustQuery
 
 QUERY_TYPES: tuple[type, ...] = (AccountsQuery, TrustQuery)
@@ -39,6 +40,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
         partial(ValidationCache, maxsize=1000),
+        RequestInfo,
         ErrorCodes,
         ReadOnlyApiKeys,
         CloseDatabaseSession,
