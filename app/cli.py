@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,6 +55,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         get_settings.cache_clear()
     settings.resolved_secret_key()  # generate the development secret once, before workers fork
     print(f"GraphQL endpoint: http://{args.host}:{args.port}/graphql", flush=True)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; exiting through SystemExit instead
+    # lets atexit hooks run, which is how pgserver stops the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "app.main:create_app",
         factory=True,
