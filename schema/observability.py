@@ -18,6 +18,8 @@ class RequestInfo(SchemaExtension):
     """
 
     async def on_operation(self) -> AsyncIterator[None]:
+        # Read the viewer's id now: a rolled-back transaction expires the ORM object later.
+        viewer_id = getattr(getattr(self.execution_context.context, "viewer", None), "id", None)
         yield
         execution = self.execution_context
         try:
@@ -25,14 +27,13 @@ class RequestInfo(SchemaExtension):
         except RuntimeError:  # the document did not parse
             operation_type = None
         context = execution.context
-        viewer = getattr(context, "viewer", None)
         connection = getattr(context, "connection", None)
         scope: dict[str, Any] | None = getattr(connection, "scope", None)
         if scope is not None:
             state = scope.setdefault("state", {})
             state["operation_name"] = execution.operation_name
             state["operation_type"] = operation_type
-            state["user_id"] = getattr(viewer, "id", None)
+            state["user_id"] = viewer_id
         errors = getattr(execution.result, "errors", None) or execution.pre_execution_errors or []
         for error in errors:
             metrics.record_graphql_error((error.extensions or {}).get("code"), operation_type)
