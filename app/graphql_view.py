@@ -19,7 +19,7 @@ from db.models import User
 from resolvers.api_keys import authenticate_api_key, looks_like_api_key
 from schema.extensions import classify
 
-INVALID_ACCESS_TOKEN = "Invalid or expired access token."
+INVALID_ACCESS_TOKEN = "Invalid or expired access token."  # noqa: S105
 
 
 async def authenticate(
@@ -75,18 +75,14 @@ class GraphQLView(GraphQL[Context, None]):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         if result.errors:
             # Parse and validation failures skip the schema extensions; code them here too.
-            result.errors = [
-                e if (e.extensions or {}).get("code") else classify(e) for e in result.errors
-            ]
+            result.errors = [e if (e.extensions or {}).get("code") else classify(e) for e in result.errors]
         return await super().process_result(request, result)
 
     def __init__(self, app_state: AppState, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.app_state = app_state
 
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> Context:
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         db = Db(self.app_state.sessionmaker)
         viewer, error, (method, scope) = await authenticate_with_method(
             self.app_state, db, request.headers.get("authorization"), request.headers.get("x-api-key")

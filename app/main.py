@@ -20,6 +20,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 
 from app.auth.passwords import Passwords
 from app.auth.tokens import AccessTokens
+from app.calendar_feed import calendar_feed
 from app.clock import Clock
 from app.context import AppState
 from app.events import create_hub
@@ -58,13 +59,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         url, embedded = resolve_database_url(settings)
         if embedded:
             await _to_thread_upgrade(url)
-        engine = create_engine(
-            url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
-        )
+        engine = create_engine(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        limiter: RateLimiter = (
-            RedisRateLimiter(redis, prefix=settings.redis_prefix + "ratelimit:") if redis else MemoryRateLimiter()
-        )
+        limiter: RateLimiter = MemoryRateLimiter()
+        if redis is not None:
+            limiter = RedisRateLimiter(redis, prefix=settings.redis_prefix + "ratelimit:")
         hub = create_hub(settings.redis_url)
         await hub.start()
         state = AppState(
@@ -136,6 +135,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
             Route("/metrics", metrics_endpoint),
         ],
         middleware=middleware,

@@ -33,6 +33,6 @@ async def load_user_specialization_ids(db: Db, user_ids: Sequence[int]) -> list[
         .order_by(UserSpecialization.specialization_id)
     )
     grouped: dict[int, list[int]] = defaultdict(list)
-    for user_id, specialization_id in (await db.execute(statement)).all():
-        grouped[user_id].append(specialization_id)
+    for row in (await db.execute(statement)).all():
+        grouped[row.user_id].append(row.specialization_id)
     return [grouped.get(i, []) for i in user_ids]

@@ -10,7 +10,7 @@ from strawberry import relay
 from app.errors import BadUserInput
 from app.settings import Settings
 
-NodeT = TypeVar("NodeT")
+NodeT = TypeVar("NodeT", bound=relay.Node)
 
 
 def page_size(first: int | None, settings: Settings) -> int:
@@ -18,9 +18,7 @@ def page_size(first: int | None, settings: Settings) -> int:
     if first is None:
         return settings.default_page_size
     if first < 0 or first > settings.max_page_size:
-        raise BadUserInput(
-            f"`first` must be between 0 and {settings.max_page_size}.", field="first"
-        )
+        raise BadUserInput(f"`first` must be between 0 and {settings.max_page_size}.", field="first")
     return first
 
 

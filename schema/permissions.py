@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 
@@ -38,9 +39,7 @@ class RequiresRoleDirective:
 class IsAuthenticated(BasePermission):
     _schema_directive = IsAuthenticatedDirective()
 
-    async def has_permission(
-        self, source: Any, info: strawberry.Info[Context, None], **kwargs: Any
-    ) -> bool:
+    async def has_permission(self, source: Any, info: strawberry.Info[Context, None], **kwargs: Any) -> bool:
         info.context.require_viewer()  # raises UNAUTHENTICATED / FORBIDDEN (blocked) itself
         return True
 
@@ -50,23 +49,21 @@ class RequiresRole(BasePermission):
 
     def __init__(self, *roles: Role) -> None:
         self.roles = roles
-        self._schema_directive = RequiresRoleDirective(roles=list(roles))
+        self._schema_directive = RequiresRoleDirective(roles=list(roles))  # type: ignore[misc]
 
-    async def has_permission(
-        self, source: Any, info: strawberry.Info[Context, None], **kwargs: Any
-    ) -> bool:
+    async def has_permission(self, source: Any, info: strawberry.Info[Context, None], **kwargs: Any) -> bool:
         viewer = info.context.require_viewer()
         if Role(viewer.role) not in self.roles:
             raise Forbidden(self.message)
         return True
 
 
-def authenticated() -> list[PermissionExtension]:
+def authenticated() -> list[FieldExtension]:
     """Field extensions for `@isAuthenticated`."""
     return [PermissionExtension([IsAuthenticated()], use_directives=True)]
 
 
-def requires_role(*roles: Role) -> list[PermissionExtension]:
+def requires_role(*roles: Role) -> list[FieldExtension]:
     """Field extensions for `@requiresRole(roles: [...])`."""
     return [PermissionExtension([RequiresRole(*roles)], use_directives=True)]
 

@@ -46,7 +46,8 @@ def test_embedded_default_round_trip_and_clean_shutdown(tmp_path: Path) -> None:
         logout = "mutation($t: String!) { logOut(refreshToken: $t) }"
         assert _gql(base, logout, {"t": rotated["refreshToken"]})["logOut"] is True
         page = httpx.get(f"{base}/graphql", headers={"accept": "text/html"}, timeout=10)
-        assert page.status_code == 200 and "graphiql" in page.text.lower()
+        assert page.status_code == 200
+        assert "graphiql" in page.text.lower()
         assert (data_dir / "secret_key").exists()
         assert _postgres_processes(data_dir)
     # The data survives a restart, and no postgres is left behind after each stop.

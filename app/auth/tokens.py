@@ -15,7 +15,7 @@ from joserfc.jwk import OctKey
 from app.settings import Settings
 
 ALGORITHM = "HS256"
-ACCESS_TOKEN_TYPE = "at+jwt"
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (a JWT "typ" value, not a secret)
 
 
 class InvalidToken(Exception):
@@ -67,9 +67,7 @@ class AccessTokens:
                 typ={"essential": True, "value": "access"},
             )
             registry.validate(decoded.claims)
-            return AccessClaims(
-                user_id=int(decoded.claims["sub"]), issued_at=int(decoded.claims["iat"])
-            )
+            return AccessClaims(user_id=int(decoded.claims["sub"]), issued_at=int(decoded.claims["iat"]))
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise InvalidToken(str(exc)) from exc
 

@@ -28,7 +28,7 @@ class Specialization(relay.Node):
         return cls(id=row.id, name=row.name)
 
     @classmethod
-    async def resolve_nodes(
+    async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Specialization | None]:
         rows = await info.context.loaders.specialization.load_many([int(i) for i in node_ids])
@@ -64,7 +64,7 @@ class User(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
+    async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[User | None]:
         rows = await info.context.loaders.user.load_many([int(i) for i in node_ids])
