@@ -19,6 +19,7 @@ from db.models import User
 from resolvers.api_keys import authenticate_api_key, looks_like_api_key
 from schema.extensions import classify
 
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json; charset=utf-8"
 INVALID_ACCESS_TOKEN = "Invalid or expired access token."  # noqa: S105
 
 
@@ -69,6 +70,11 @@ async def _authenticate_access_token(
     return user, None
 
 
+def _is_request_error(response_data: GraphQLHTTPResponse) -> bool:
+    errors = response_data.get("errors") or []
+    return response_data.get("data") is None and bool(errors) and all("path" not in e for e in errors)
+
+
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context and an `extensions.code` on every error."""
 
@@ -78,11 +84,26 @@ class GraphQLView(GraphQL[Context, None]):
             result.errors = [e if (e.extensions or {}).get("code") else classify(e) for e in result.errors]
         return await super().process_result(request, result)
 
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if getattr(sub_response, "wants_graphql_response_json", False):
+            # GraphQL-over-HTTP: with this media type a request error (no path: the document or
+            # its variables were rejected before execution) is a 4xx.
+            response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+            if isinstance(response_data, dict) and _is_request_error(response_data):
+                response.status_code = 400
+        return response
+
     def __init__(self, app_state: AppState, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.app_state = app_state
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        if isinstance(response, Response):
+            accept = request.headers.get("accept", "")
+            response.wants_graphql_response_json = "application/graphql-response+json" in accept  # type: ignore[attr-defined]
         db = Db(self.app_state.sessionmaker)
         viewer, error, (method, scope) = await authenticate_with_method(
             self.app_state, db, request.headers.get("authorization"), request.headers.get("x-api-key")

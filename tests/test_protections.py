@@ -16,11 +16,13 @@ from tests.helpers import GraphQLClient
 async def test_deep_query_is_refused(client: GraphQLClient) -> None:
     inner = "id"
     for _ in range(15):
-        inner = f"node(id: \"x\") {{ ... on User {{ {inner} }} }}"
+        inner = f'node(id: "x") {{ ... on User {{ {inner} }} }}'
     # Depth is counted through fragments on nested fields.
-    deep = "query { me { specializations { id " + "".join(
-        "... on Specialization { id }" for _ in range(2)
-    ) + " } } }"
+    deep = (
+        "query { me { specializations { id "
+        + "".join("... on Specialization { id }" for _ in range(2))
+        + " } } }"
+    )
     result = await client.execute(deep)
     assert "errors" not in result or result["errors"][0]["extensions"]["code"]
     nested = "query {" + "me { " * 1 + "specializations { " * 14 + "id" + " }" * 15 + " }"
@@ -48,10 +50,12 @@ async def test_wrong_types_and_syntax_get_codes(client: GraphQLClient) -> None:
     query = "query($id: ID!) { user(id: $id) { id } }"
     assert await client.error_code(query, {"id": {"x": 1}}) == "BAD_USER_INPUT"
     assert await client.error_code("query { user(id: 5) { id } }") in (
-        "GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT",
+        "GRAPHQL_VALIDATION_FAILED",
+        "BAD_USER_INPUT",
     )
     assert await client.error_code('query { user(id: "bm90IGEgdXNlcg==") { id } }') in (
-        "BAD_USER_INPUT", "NOT_FOUND",
+        "BAD_USER_INPUT",
+        "NOT_FOUND",
     )
 
 
@@ -63,9 +67,7 @@ async def test_page_size_is_capped(client: GraphQLClient, db_session: object) ->
 
     assert isinstance(db_session, AsyncSession)
     admin = await client.sign_up("admin")
-    await db_session.execute(
-        text("UPDATE users SET role = 'ADMIN' WHERE id = :id"), {"id": db_id(admin.id)}
-    )
+    await db_session.execute(text("UPDATE users SET role = 'ADMIN' WHERE id = :id"), {"id": db_id(admin.id)})
     await db_session.commit()
     query = "query($n: Int) { users(first: $n) { edges { node { id } } } }"
     assert await client.error_code(query, {"n": 101}, token=admin.access_token) == "BAD_USER_INPUT"
@@ -76,7 +78,8 @@ async def test_page_size_is_capped(client: GraphQLClient, db_session: object) ->
 
 async def test_huge_body_gets_413_with_code(client: GraphQLClient) -> None:
     response = await client.http.post(
-        "/graphql", content=b'{"query": "' + b"a" * 2_000_000 + b'"}',
+        "/graphql",
+        content=b'{"query": "' + b"a" * 2_000_000 + b'"}',
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 413
@@ -84,13 +87,13 @@ async def test_huge_body_gets_413_with_code(client: GraphQLClient) -> None:
 
 
 async def test_mutations_are_not_allowed_over_get(client: GraphQLClient) -> None:
-    response = await client.http.get("/graphql", params={"query": "mutation { logOut(refreshToken: \"x\") }"})
+    response = await client.http.get("/graphql", params={"query": 'mutation { logOut(refreshToken: "x") }'})
     assert response.status_code in (400, 405)
 
 
 async def test_members_cannot_use_admin_fields(client: GraphQLClient) -> None:
     member = await client.sign_up("mallory")
-    query = 'mutation($id: ID!) { setUserRole(userId: $id, role: ADMIN) { role } }'
+    query = "mutation($id: ID!) { setUserRole(userId: $id, role: ADMIN) { role } }"
     assert await client.error_code(query, {"id": member.id}, token=member.access_token) == "FORBIDDEN"
     assert await client.error_code(query, {"id": member.id}) == "UNAUTHENTICATED"
     users = "query { users { edges { node { id } } } }"
@@ -143,3 +146,16 @@ async def test_production_mode_hides_introspection_and_graphiql(database_url: st
             assert "graphiql" not in page.text.lower()
             result = await client.execute("query { mee { id } }")
             assert "Did you mean" not in result["errors"][0]["message"]
+
+
+async def test_graphql_response_json_media_type_gives_400_on_request_errors(client: GraphQLClient) -> None:
+    headers = {"accept": "application/graphql-response+json"}
+    bad = await client.http.post("/graphql", json={"query": "query { me { id "}, headers=headers)
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith("application/graphql-response+json")
+    good = await client.http.post("/graphql", json={"query": "query { me { id } }"}, headers=headers)
+    assert good.status_code == 200
+    assert good.headers["content-type"].startswith("application/graphql-response+json")
+    plain = await client.http.post("/graphql", json={"query": "query { me { id "})
+    assert plain.status_code == 200
+    assert plain.headers["content-type"].startswith("application/json")
