@@ -25,6 +25,7 @@ from app.clock import Clock
 from app.context import AppState
 from app.events import create_hub
 from app.graphql_view import GraphQLView
+from app.oauth import oauth_routes
 from app.metrics import mark_process_dead, metrics_endpoint
 from app.middleware import BodySizeLimit, RequestId
 from app.observability import Observability
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *oauth_routes(),
             Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
             Route("/metrics", metrics_endpoint),
         ],

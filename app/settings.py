@@ -70,6 +70,18 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] | None = None
     log_level: str = "INFO"
 
+    # OAuth / OpenID Connect login (a provider is enabled when its client id is set).
+    github_client_id: str | None = None
+    github_client_secret: str | None = None
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    oidc_issuer: str | None = None
+    oidc_discovery_url: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    # Where the callback sends the browser with the tokens in the URL fragment; JSON when unset.
+    oauth_frontend_url: str | None = None
+
     db_pool_size: int = 10
     db_max_overflow: int = 10
 
