@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any
 from strawberry.dataloader import DataLoader
 
 from dataloaders.accounts import load_specializations, load_user_specialization_ids, load_users
-from db.models import Specialization, User
+from dataloaders.marketplace import (
+    UserStatsRow,
+    load_active_interview_by_slot,
+    load_feedback_by_interview,
+    load_interviews,
+    load_slots,
+    load_user_stats,
+)
+from db.models import Feedback, Interview, Slot, Specialization, User
 
 if TYPE_CHECKING:
     from app.context import Db
@@ -21,12 +29,22 @@ class Loaders:
     user: DataLoader[int, User | None] = field(init=False)
     specialization: DataLoader[int, Specialization | None] = field(init=False)
     user_specialization_ids: DataLoader[int, list[int]] = field(init=False)
+    slot: DataLoader[int, Slot | None] = field(init=False)
+    interview: DataLoader[int, Interview | None] = field(init=False)
+    slot_active_interview: DataLoader[int, Interview | None] = field(init=False)
+    interview_feedback: DataLoader[int, list[Feedback]] = field(init=False)
+    user_stats: DataLoader[int, UserStatsRow] = field(init=False)
 
     def __post_init__(self) -> None:
         db = self.db
         self.user = DataLoader(lambda ids: load_users(db, ids))
         self.specialization = DataLoader(lambda ids: load_specializations(db, ids))
         self.user_specialization_ids = DataLoader(lambda ids: load_user_specialization_ids(db, ids))
+        self.slot = DataLoader(lambda ids: load_slots(db, ids))
+        self.interview = DataLoader(lambda ids: load_interviews(db, ids))
+        self.slot_active_interview = DataLoader(lambda ids: load_active_interview_by_slot(db, ids))
+        self.interview_feedback = DataLoader(lambda ids: load_feedback_by_interview(db, ids))
+        self.user_stats = DataLoader(lambda ids: load_user_stats(db, ids))
 
 
 def forget(loader: DataLoader[Any, Any], key: Any) -> None:

@@ -21,11 +21,18 @@ from strawberry.tools import merge_types
 from app.settings import Settings
 from schema.accounts import AccountsMutation, AccountsQuery
 from schema.extensions import CloseDatabaseSession, ErrorCodes
+from schema.marketplace import MarketplaceMutation, MarketplaceQuery
+from schema.marketplace_lifecycle import LifecycleMutation
 from schema.observability import RequestInfo
 from schema.trust import ReadOnlyApiKeys, TrustMutation, TrustQuery
 
-QUERY_TYPES: tuple[type, ...] = (AccountsQuery, TrustQuery)
-MUTATION_TYPES: tuple[type, ...] = (AccountsMutation, TrustMutation)
+QUERY_TYPES: tuple[type, ...] = (AccountsQuery, TrustQuery, MarketplaceQuery)
+MUTATION_TYPES: tuple[type, ...] = (
+    AccountsMutation,
+    TrustMutation,
+    MarketplaceMutation,
+    LifecycleMutation,
+)
 SUBSCRIPTION_TYPES: tuple[type, ...] = ()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -14,6 +14,9 @@ from app.context import Context
 from db import models
 from schema.enums import Role
 from schema.permissions import is_admin
+
+if TYPE_CHECKING:
+    from schema.types.marketplace_records import PointsEntry, UserStats
 
 Info = strawberry.Info[Context, None]
 
@@ -105,6 +108,33 @@ class User(relay.Node):
         ids = await loaders.user_specialization_ids.load(self.id)
         rows = await loaders.specialization.load_many(ids)
         return [Specialization.from_row(row) for row in rows if row is not None]
+
+    @strawberry.field(description="Interview counts and the average rating received as interviewer.")
+    async def stats(
+        self, info: Info
+    ) -> Annotated[UserStats, strawberry.lazy("schema.types.marketplace_records")]:
+        from schema.types.marketplace_records import user_stats
+
+        return await user_stats(info, self.id)
+
+    @strawberry.field(description="Points history, newest first. Only for themself and admins.")
+    async def points_ledger(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> (
+        relay.Connection[
+            Annotated[PointsEntry, strawberry.lazy("schema.types.marketplace_records")]
+        ]
+        | None
+    ):
+        from schema.types.marketplace_records import user_points_ledger
+
+        return await user_points_ledger(info, self.id, first, after)
+
+    @strawberry.field(description="Secret iCalendar feed URL. Only for the member themself.")
+    async def calendar_feed_url(self, info: Info) -> str | None:
+        from schema.types.marketplace_records import user_calendar_feed_url
+
+        return await user_calendar_feed_url(info, self.id)
 
 
 @strawberry.type(description="Tokens returned by signUp, logIn and refreshTokens.")

@@ -1,0 +1,133 @@
+"""Booking a slot, and reading interviews with their object-level permission rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy.exc import IntegrityError
+
+from app.context import Context
+from app.errors import Conflict, Forbidden, NotFound
+from dataloaders import forget
+from db.models import Interview, Slot, User
+from resolvers import events
+from resolvers.points import change_balance
+from resolvers.slots import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, integrity_sqlstate
+
+STAFF_ROLES = ("MODERATOR", "ADMIN")
+FINISHED = ("COMPLETED", "CANCELLED", "NO_SHOW")
+
+
+def is_participant(viewer: User | None, interview: Interview) -> bool:
+    """True when `viewer` is the interviewer or the candidate."""
+    return viewer is not None and viewer.id in (interview.interviewer_id, interview.candidate_id)
+
+
+def can_view_interview(viewer: User | None, interview: Interview) -> bool:
+    """Participants and staff may see an interview; everyone else must not learn it exists."""
+    return viewer is not None and (is_participant(viewer, interview) or viewer.role in STAFF_ROLES)
+
+
+async def book_slot(context: Context, slot_id: int) -> Interview:
+    """Book a slot for the viewer: create the interview, spend the booking cost, mark it BOOKED.
+
+    The slot row lock serialises competing bookings; the partial unique index on active
+    interviews and the candidate exclusion constraint are the database's backstop. Booking your
+    own slot is FORBIDDEN; a past, booked or withdrawn slot is a CONFLICT. A retry by the same
+    candidate returns the interview it already holds without spending again.
+    """
+    viewer = context.require_viewer()
+    now = context.now()
+    async with context.db.transaction() as session:
+        slot = await session.scalar(select(Slot).where(Slot.id == slot_id).with_for_update())
+        if slot is None:
+            raise NotFound("No Slot with this ID.")
+        existing = await session.scalar(
+            select(Interview).where(
+                Interview.slot_id == slot.id,
+                Interview.candidate_id == viewer.id,
+                Interview.status != "CANCELLED",
+            )
+        )
+        if existing is not None:
+            return existing
+        if slot.host_id == viewer.id:
+            raise Forbidden("You cannot book your own slot.")
+        if slot.status != "OPEN":
+            raise Conflict("This slot is no longer available.")
+        if slot.starts_at <= now:
+            raise Conflict("This slot has already started.")
+        interview = Interview(
+            slot_id=slot.id,
+            interviewer_id=slot.host_id,
+            candidate_id=viewer.id,
+            specialization_id=slot.specialization_id,
+            status="SCHEDULED",
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            updated_at=now,
+        )
+        session.add(interview)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError as exc:
+            state = integrity_sqlstate(exc)
+            if state == EXCLUSION_VIOLATION:
+                raise Conflict("You already have an interview at this time.") from exc
+            if state == UNIQUE_VIOLATION:
+                raise Conflict("This slot is no longer available.") from exc
+            raise
+        cost = context.settings.booking_cost_points
+        if cost > 0:
+            await change_balance(
+                session, viewer.id, -cost, "SPEND", reason="Booking", interview_id=interview.id
+            )
+        slot.status = "BOOKED"
+        events.after_commit_slot(context, "BOOKED", slot.id)
+        events.after_commit_interview(context, interview.id)
+    forget(context.loaders.slot, slot_id)
+    forget(context.loaders.slot_active_interview, slot_id)
+    forget(context.loaders.user, viewer.id)
+    return interview
+
+
+async def get_interview(context: Context, interview_id: int) -> Interview | None:
+    """The interview when the viewer may see it, else None."""
+    viewer = context.optional_viewer()
+    row = await context.loaders.interview.load(interview_id)
+    return row if row is not None and can_view_interview(viewer, row) else None
+
+
+async def my_interviews(
+    context: Context,
+    *,
+    statuses: Sequence[str] | None,
+    include_archived: bool,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> Sequence[Interview]:
+    """The viewer's interviews in either role, newest start first (keyset on starts_at, id)."""
+    viewer = context.require_viewer()
+    as_interviewer = Interview.interviewer_id == viewer.id
+    as_candidate = Interview.candidate_id == viewer.id
+    if include_archived:
+        mine = or_(as_interviewer, as_candidate)
+    else:
+        mine = or_(
+            and_(as_interviewer, Interview.archived_by_interviewer.is_(False)),
+            and_(as_candidate, Interview.archived_by_candidate.is_(False)),
+        )
+    statement = (
+        select(Interview).where(mine).order_by(Interview.starts_at.desc(), Interview.id.desc()).limit(limit)
+    )
+    if statuses:
+        statement = statement.where(Interview.status.in_(list(statuses)))
+    if after is not None:
+        statement = statement.where(tuple_(Interview.starts_at, Interview.id) < tuple_(*after))
+    rows = (await context.db.execute(statement)).scalars().all()
+    for row in rows:
+        context.loaders.interview.prime(row.id, row)
+    return rows

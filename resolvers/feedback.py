@@ -1,0 +1,50 @@
+"""Feedback after a completed interview: one per author, immutable."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.context import Context
+from app.errors import BadUserInput, Conflict, NotFound
+from dataloaders import forget
+from db.models import Feedback, Interview
+from resolvers import validation
+from resolvers.slots import UNIQUE_VIOLATION, integrity_sqlstate
+
+
+async def submit_feedback(context: Context, interview_id: int, rating: int, comment: str) -> Feedback:
+    """The viewer rates the other participant of a COMPLETED interview (rule 12)."""
+    viewer = context.require_viewer()
+    if not 1 <= rating <= 5:
+        raise BadUserInput("`rating` must be 1-5.", field="rating")
+    clean_comment = validation.text(comment, "comment", min_length=10, max_length=2000)
+    async with context.db.transaction() as session:
+        interview = await session.scalar(
+            select(Interview).where(Interview.id == interview_id).with_for_update(read=True)
+        )
+        if interview is None or viewer.id not in (interview.interviewer_id, interview.candidate_id):
+            raise NotFound("No Interview with this ID.")
+        if interview.status != "COMPLETED":
+            raise Conflict("Feedback can be given only after the interview is completed.")
+        author_is_candidate = viewer.id == interview.candidate_id
+        feedback = Feedback(
+            interview_id=interview.id,
+            author_id=viewer.id,
+            subject_id=interview.interviewer_id if author_is_candidate else interview.candidate_id,
+            subject_was_interviewer=author_is_candidate,
+            rating=rating,
+            comment=clean_comment,
+        )
+        session.add(feedback)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError as exc:
+            if integrity_sqlstate(exc) == UNIQUE_VIOLATION:
+                raise Conflict("You have already given feedback for this interview.") from exc
+            raise
+        await session.refresh(feedback)
+    forget(context.loaders.interview_feedback, interview_id)
+    forget(context.loaders.user_stats, feedback.subject_id)
+    return feedback

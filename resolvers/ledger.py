@@ -1,0 +1,56 @@
+"""Reading the points ledger and administrative adjustments (rule 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from app.context import Context
+from app.errors import BadUserInput, NotFound
+from dataloaders import forget
+from db.models import PointsEntry, User
+from resolvers import audit, validation
+from resolvers.points import change_balance
+
+MAX_ADJUSTMENT = 1_000_000
+
+
+async def ledger_entries(
+    context: Context, user_id: int, *, after_id: int | None, limit: int
+) -> Sequence[PointsEntry]:
+    """A member's ledger, newest first (callers check that the viewer may read it)."""
+    statement = (
+        select(PointsEntry).where(PointsEntry.user_id == user_id).order_by(PointsEntry.id.desc()).limit(limit)
+    )
+    if after_id is not None:
+        statement = statement.where(PointsEntry.id < after_id)
+    return (await context.db.execute(statement)).scalars().all()
+
+
+async def adjust_points(context: Context, user_id: int, amount: int, reason: str) -> PointsEntry:
+    """An admin adds or removes points; never below zero, always audit-logged."""
+    viewer = context.require_viewer()
+    if amount == 0 or abs(amount) > MAX_ADJUSTMENT:
+        raise BadUserInput(f"`amount` must be non-zero and at most {MAX_ADJUSTMENT} in size.", field="amount")
+    clean_reason = validation.text(reason, "reason", min_length=1, max_length=500)
+    async with context.db.transaction() as session:
+        if await session.get(User, user_id) is None:
+            raise NotFound("No User with this ID.")
+        entry = await change_balance(
+            session, user_id, amount, "ADJUSTMENT", reason=clean_reason, actor_id=viewer.id
+        )
+        await audit.record(
+            session,
+            "points.adjusted",
+            actor_id=viewer.id,
+            target_type="User",
+            target_id=user_id,
+            ip=context.client_ip,
+            amount=amount,
+            reason=clean_reason,
+            balance_after=entry.balance_after,
+        )
+        await session.refresh(entry)
+    forget(context.loaders.user, user_id)
+    return entry

@@ -1,0 +1,257 @@
+"""Interview state machine: cancel, start, complete, archive, no-show reports and their resolution.
+
+Every transition locks the interview row (SELECT ... FOR UPDATE), then checks actor, state and
+clock, so of two racing transitions exactly one wins and the loser gets CONFLICT.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import Context
+from app.errors import Conflict, Forbidden, NotFound
+from dataloaders import forget
+from db.models import Interview, NoShowReport, PointsEntry, Slot, User
+from resolvers import audit, events, validation
+from resolvers.booking import FINISHED, STAFF_ROLES
+from resolvers.points import change_balance
+from resolvers.slots import UNIQUE_VIOLATION, integrity_sqlstate
+
+
+async def lock_interview(session: AsyncSession, viewer: User, interview_id: int) -> Interview:
+    """The interview row, locked; NOT_FOUND for members who are not participants.
+
+    Staff may see any interview, so for them a non-participant action is FORBIDDEN instead.
+    """
+    interview = await session.scalar(select(Interview).where(Interview.id == interview_id).with_for_update())
+    if interview is None:
+        raise NotFound("No Interview with this ID.")
+    if viewer.id not in (interview.interviewer_id, interview.candidate_id):
+        if viewer.role in STAFF_ROLES:
+            raise Forbidden("Only the participants can do this.")
+        raise NotFound("No Interview with this ID.")
+    return interview
+
+
+async def refund_booking(session: AsyncSession, interview: Interview, reason: str) -> None:
+    """Give the candidate back exactly what the booking cost (at most once, by the unique index)."""
+    spent = await session.scalar(
+        select(PointsEntry.amount).where(
+            PointsEntry.interview_id == interview.id, PointsEntry.kind == "SPEND"
+        )
+    )
+    if spent:
+        await change_balance(
+            session,
+            interview.candidate_id,
+            -spent,
+            "REFUND",
+            reason=reason,
+            interview_id=interview.id,
+        )
+
+
+def _forget(context: Context, interview: Interview) -> None:
+    forget(context.loaders.interview, interview.id)
+    forget(context.loaders.slot, interview.slot_id)
+    forget(context.loaders.slot_active_interview, interview.slot_id)
+    forget(context.loaders.user, interview.candidate_id)
+    forget(context.loaders.user, interview.interviewer_id)
+
+
+async def cancel_interview(context: Context, interview_id: int, reason: str | None) -> Interview:
+    """Cancel a scheduled interview (rule 9): candidate until the cutoff, interviewer until start.
+
+    The candidate is refunded either way; the interviewer's cancellation is kept in
+    `cancelled_by_id` for their reliability record. The slot reopens when it is still ahead.
+    """
+    viewer = context.require_viewer()
+    now = context.now()
+    clean_reason = validation.text(reason, "reason", min_length=0, max_length=500) if reason else None
+    async with context.db.transaction() as session:
+        interview = await lock_interview(session, viewer, interview_id)
+        if interview.status != "SCHEDULED":
+            raise Conflict(f"A {interview.status} interview cannot be cancelled.")
+        if now >= interview.starts_at:
+            raise Conflict("The interview has already started.")
+        is_candidate = viewer.id == interview.candidate_id
+        cutoff = interview.starts_at - timedelta(minutes=context.settings.cancellation_cutoff_minutes)
+        if is_candidate and now > cutoff:
+            raise Conflict(
+                "Too late to cancel: the cancellation cutoff has passed.", cutoff=cutoff.isoformat()
+            )
+        interview.status = "CANCELLED"
+        interview.cancelled_at = now
+        interview.cancelled_by_id = viewer.id
+        interview.cancel_reason = clean_reason or None
+        interview.updated_at = now
+        await session.flush()
+        await refund_booking(session, interview, "Interview cancelled")
+        slot = await session.scalar(select(Slot).where(Slot.id == interview.slot_id).with_for_update())
+        if slot is not None and slot.status == "BOOKED" and slot.starts_at > now:
+            slot.status = "OPEN"
+            events.after_commit_slot(context, "REOPENED", slot.id)
+        events.after_commit_interview(context, interview.id)
+    _forget(context, interview)
+    return interview
+
+
+async def start_interview(context: Context, interview_id: int) -> Interview:
+    """Either participant starts it, from `start_window_minutes` before start until its end.
+
+    Starting an interview that is already in progress is a harmless no-op, so both sides may
+    press "start".
+    """
+    viewer = context.require_viewer()
+    now = context.now()
+    async with context.db.transaction() as session:
+        interview = await lock_interview(session, viewer, interview_id)
+        opens = interview.starts_at - timedelta(minutes=context.settings.start_window_minutes)
+        if interview.status not in ("SCHEDULED", "IN_PROGRESS"):
+            raise Conflict(f"A {interview.status} interview cannot be started.")
+        if now < opens:
+            raise Conflict("Too early to start this interview.", opensAt=opens.isoformat())
+        if now >= interview.ends_at:
+            raise Conflict("This interview's time is over.")
+        if interview.status == "SCHEDULED":
+            interview.status = "IN_PROGRESS"
+            interview.started_at = now
+            interview.updated_at = now
+            events.after_commit_interview(context, interview.id)
+    _forget(context, interview)
+    return interview
+
+
+async def complete_interview(context: Context, interview_id: int) -> Interview:
+    """The interviewer completes a started interview and is rewarded once (rule 10)."""
+    viewer = context.require_viewer()
+    now = context.now()
+    async with context.db.transaction() as session:
+        interview = await lock_interview(session, viewer, interview_id)
+        if viewer.id != interview.interviewer_id:
+            raise Forbidden("Only the interviewer can complete an interview.")
+        if interview.status != "IN_PROGRESS":
+            raise Conflict(f"A {interview.status} interview cannot be completed.")
+        interview.status = "COMPLETED"
+        interview.completed_at = now
+        interview.updated_at = now
+        await session.flush()
+        reward = context.settings.interview_reward_points
+        if reward > 0:
+            await change_balance(
+                session,
+                interview.interviewer_id,
+                reward,
+                "REWARD",
+                reason="Interview completed",
+                interview_id=interview.id,
+            )
+        events.after_commit_interview(context, interview.id)
+    _forget(context, interview)
+    return interview
+
+
+async def archive_interview(context: Context, interview_id: int) -> Interview:
+    """Hide a finished interview from the viewer's own list (the other side is unaffected)."""
+    viewer = context.require_viewer()
+    async with context.db.transaction() as session:
+        interview = await lock_interview(session, viewer, interview_id)
+        if interview.status not in FINISHED:
+            raise Conflict("Only finished interviews can be archived.")
+        if viewer.id == interview.interviewer_id:
+            interview.archived_by_interviewer = True
+        else:
+            interview.archived_by_candidate = True
+        interview.updated_at = context.now()
+    _forget(context, interview)
+    return interview
+
+
+async def report_no_show(context: Context, interview_id: int, reason: str | None) -> NoShowReport:
+    """A participant reports the other side as absent, from `no_show_report_after_minutes` after start."""
+    viewer = context.require_viewer()
+    now = context.now()
+    clean_reason = validation.text(reason, "reason", min_length=0, max_length=2000) if reason else None
+    async with context.db.transaction() as session:
+        interview = await lock_interview(session, viewer, interview_id)
+        if interview.status not in ("SCHEDULED", "IN_PROGRESS"):
+            raise Conflict(f"A {interview.status} interview cannot be reported as a no-show.")
+        opens = interview.starts_at + timedelta(minutes=context.settings.no_show_report_after_minutes)
+        if now < opens:
+            raise Conflict("Too early to report a no-show.", opensAt=opens.isoformat())
+        accused = (
+            interview.candidate_id if viewer.id == interview.interviewer_id else interview.interviewer_id
+        )
+        report = NoShowReport(
+            interview_id=interview.id,
+            reporter_id=viewer.id,
+            accused_id=accused,
+            reason=clean_reason or None,
+            status="OPEN",
+        )
+        session.add(report)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError as exc:
+            if integrity_sqlstate(exc) == UNIQUE_VIOLATION:
+                raise Conflict("A no-show report for this interview already exists.") from exc
+            raise
+        await session.refresh(report)
+    return report
+
+
+async def resolve_no_show(context: Context, report_id: int, upheld: bool, note: str | None) -> NoShowReport:
+    """A moderator decides a report (rule 11).
+
+    Upheld against the candidate: NO_SHOW and the spent point is forfeited. Upheld against the
+    interviewer: NO_SHOW, the candidate is refunded and the interviewer gets a strike.
+    """
+    viewer = context.require_viewer()
+    now = context.now()
+    clean_note = validation.text(note, "note", min_length=0, max_length=2000) if note else None
+    async with context.db.transaction() as session:
+        report = await session.scalar(
+            select(NoShowReport).where(NoShowReport.id == report_id).with_for_update()
+        )
+        if report is None:
+            raise NotFound("No NoShowReport with this ID.")
+        if report.status != "OPEN":
+            raise Conflict("This report has already been resolved.")
+        interview = await session.scalar(
+            select(Interview).where(Interview.id == report.interview_id).with_for_update()
+        )
+        assert interview is not None  # foreign key
+        if upheld:
+            if interview.status not in ("SCHEDULED", "IN_PROGRESS"):
+                raise Conflict(f"The interview is already {interview.status}.")
+            interview.status = "NO_SHOW"
+            interview.no_show_user_id = report.accused_id
+            interview.updated_at = now
+            await session.flush()
+            if report.accused_id == interview.interviewer_id:
+                await refund_booking(session, interview, "Interviewer did not show up")
+                await session.execute(
+                    update(User).where(User.id == interview.interviewer_id).values(strikes=User.strikes + 1)
+                )
+            events.after_commit_interview(context, interview.id)
+        report.status = "UPHELD" if upheld else "REJECTED"
+        report.resolver_id = viewer.id
+        report.note = clean_note or None
+        report.resolved_at = now
+        await audit.record(
+            session,
+            "no_show.resolved",
+            actor_id=viewer.id,
+            target_type="NoShowReport",
+            target_id=report.id,
+            ip=context.client_ip,
+            upheld=upheld,
+            accused=report.accused_id,
+        )
+    _forget(context, interview)
+    return report

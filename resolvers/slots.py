@@ -1,0 +1,150 @@
+"""Publishing, withdrawing and listing interview slots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
+
+from app.context import Context
+from app.errors import BadUserInput, Conflict, Forbidden, NotFound
+from dataloaders import forget
+from db.models import Slot, Specialization
+from resolvers import events, validation
+
+EXCLUSION_VIOLATION = "23P01"
+UNIQUE_VIOLATION = "23505"
+MAX_VIDEO_LINK_LENGTH = 2000
+
+
+def integrity_sqlstate(exc: IntegrityError) -> str | None:
+    """The SQLSTATE behind an IntegrityError raised through asyncpg."""
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if state is None:
+        state = getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    return str(state) if state is not None else None
+
+
+def aware_utc(value: datetime, field: str) -> datetime:
+    """`value` in UTC; naive datetimes are refused because their meaning is ambiguous."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise BadUserInput(f"`{field}` must include a time zone offset.", field=field)
+    return value.astimezone(UTC)
+
+
+def video_link(value: str) -> str:
+    """An absolute http(s) URL of at most 2000 characters."""
+    cleaned = value.strip()
+    if len(cleaned) > MAX_VIDEO_LINK_LENGTH:
+        raise BadUserInput("`videoLink` is too long.", field="videoLink")
+    try:
+        parts = urlsplit(cleaned)
+    except ValueError as exc:
+        raise BadUserInput("`videoLink` is not a valid URL.", field="videoLink") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadUserInput("`videoLink` must be an http(s) URL.", field="videoLink")
+    if any(ch.isspace() or ord(ch) < 32 for ch in cleaned):
+        raise BadUserInput("`videoLink` must not contain whitespace.", field="videoLink")
+    return cleaned
+
+
+def _optional_text(value: str | None, field: str, max_length: int) -> str | None:
+    if value is None:
+        return None
+    cleaned = validation.text(value, field, min_length=0, max_length=max_length)
+    return cleaned or None
+
+
+async def create_slot(
+    context: Context,
+    *,
+    specialization_id: int,
+    starts_at: datetime,
+    duration_minutes: int,
+    video_link_value: str,
+    title: str | None,
+    description: str | None,
+) -> Slot:
+    """Publish a slot for the viewer; overlapping slots of one host are refused by the database."""
+    viewer = context.require_viewer()
+    start = aware_utc(starts_at, "startsAt")
+    if start <= context.now():
+        raise BadUserInput("`startsAt` must be in the future.", field="startsAt")
+    if not 15 <= duration_minutes <= 180:
+        raise BadUserInput("`durationMinutes` must be 15-180.", field="durationMinutes")
+    link = video_link(video_link_value)
+    clean_title = _optional_text(title, "title", 200)
+    clean_description = _optional_text(description, "description", 2000)
+    async with context.db.transaction() as session:
+        if await session.get(Specialization, specialization_id) is None:
+            raise BadUserInput("Unknown specialization.", field="specializationId")
+        slot = Slot(
+            host_id=viewer.id,
+            specialization_id=specialization_id,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=duration_minutes),
+            duration_minutes=duration_minutes,
+            video_link=link,
+            title=clean_title,
+            description=clean_description,
+            status="OPEN",
+        )
+        session.add(slot)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError as exc:
+            if integrity_sqlstate(exc) == EXCLUSION_VIOLATION:
+                raise Conflict("You already have a slot at this time.", field="startsAt") from exc
+            raise
+        events.after_commit_slot(context, "PUBLISHED", slot.id)
+    return slot
+
+
+async def withdraw_slot(context: Context, slot_id: int) -> Slot:
+    """The host takes an OPEN slot off the board (a booked slot must be cancelled instead)."""
+    viewer = context.require_viewer()
+    async with context.db.transaction() as session:
+        slot = await session.scalar(select(Slot).where(Slot.id == slot_id).with_for_update())
+        if slot is None:
+            raise NotFound("No Slot with this ID.")
+        if slot.host_id != viewer.id:
+            raise Forbidden("Only the host can withdraw a slot.")
+        if slot.status != "OPEN":
+            raise Conflict(f"A {slot.status.lower()} slot cannot be withdrawn.")
+        slot.status = "WITHDRAWN"
+        events.after_commit_slot(context, "WITHDRAWN", slot.id)
+    forget(context.loaders.slot, slot_id)
+    return slot
+
+
+async def open_slots(
+    context: Context,
+    *,
+    specialization_id: int | None,
+    starts_after: datetime | None,
+    starts_before: datetime | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> Sequence[Slot]:
+    """OPEN slots that start in the future, ordered by (starts_at, id), after a keyset cursor."""
+    lower = context.now()
+    if starts_after is not None:
+        lower = max(lower, aware_utc(starts_after, "startsAfter"))
+    statement = (
+        select(Slot)
+        .where(Slot.status == "OPEN", Slot.starts_at > lower)
+        .order_by(Slot.starts_at, Slot.id)
+        .limit(limit)
+    )
+    if starts_before is not None:
+        statement = statement.where(Slot.starts_at < aware_utc(starts_before, "startsBefore"))
+    if specialization_id is not None:
+        statement = statement.where(Slot.specialization_id == specialization_id)
+    if after is not None:
+        statement = statement.where(tuple_(Slot.starts_at, Slot.id) > tuple_(*after))
+    return (await context.db.execute(statement)).scalars().all()

@@ -1,0 +1,137 @@
+"""Marketplace queries and slot/booking mutations (lifecycle lives in schema/marketplace_lifecycle.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from app.context import Context
+from app.errors import BadUserInput
+from resolvers import booking, slots
+from schema.ids import decode_cursor, encode_cursor, parse_global_id
+from schema.pagination import build_connection, page_size
+from schema.permissions import authenticated
+from schema.types.marketplace import Interview, InterviewStatus, Slot
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.input(description="A new slot on the board.")
+class CreateSlotInput:
+    specialization_id: strawberry.ID
+    starts_at: datetime = strawberry.field(description="With a time zone offset; in the future.")
+    duration_minutes: int = strawberry.field(description="15-180.")
+    video_link: str = strawberry.field(description="http(s) URL, at most 2000 characters.")
+    title: str | None = strawberry.field(default=None, description="At most 200 characters.")
+    description: str | None = strawberry.field(default=None, description="At most 2000 characters.")
+
+
+def _keyset_cursor(after: str | None) -> tuple[datetime, int] | None:
+    """(starts_at, id) from a cursor made by `_cursor_of`."""
+    if after is None:
+        return None
+    starts_at, key = decode_cursor(after, 2)
+    try:
+        return datetime.fromisoformat(str(starts_at)), int(key)
+    except (TypeError, ValueError) as exc:
+        raise BadUserInput("Malformed cursor.", field="after") from exc
+
+
+def _slot_cursor(node: Slot) -> str:
+    return encode_cursor(node.starts_at.isoformat(), node.id)
+
+
+def _interview_cursor(node: Interview) -> str:
+    return encode_cursor(node.starts_at.isoformat(), node.id)
+
+
+@strawberry.type
+class MarketplaceQuery:
+    @strawberry.field(description="Open slots that start in the future, soonest first. Public.")
+    async def open_slots(
+        self,
+        info: Info,
+        specialization_id: strawberry.ID | None = None,
+        starts_after: datetime | None = None,
+        starts_before: datetime | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> relay.Connection[Slot]:
+        size = page_size(first, info.context.settings)
+        spec = (
+            parse_global_id(specialization_id, "Specialization", field="specializationId")
+            if specialization_id
+            else None
+        )
+        rows = await slots.open_slots(
+            info.context,
+            specialization_id=spec,
+            starts_after=starts_after,
+            starts_before=starts_before,
+            after=_keyset_cursor(after),
+            limit=size + 1,
+        )
+        nodes = [Slot.from_row(r) for r in rows]
+        return build_connection(nodes, size, _slot_cursor, has_previous=after is not None)
+
+    @strawberry.field(
+        description="The viewer's interviews in either role, latest start first.",
+        extensions=authenticated(),
+    )
+    async def my_interviews(
+        self,
+        info: Info,
+        status: list[InterviewStatus] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        include_archived: bool = False,
+    ) -> relay.Connection[Interview]:
+        size = page_size(first, info.context.settings)
+        rows = await booking.my_interviews(
+            info.context,
+            statuses=[s.value for s in status] if status else None,
+            include_archived=include_archived,
+            after=_keyset_cursor(after),
+            limit=size + 1,
+        )
+        nodes = [Interview.from_row(r) for r in rows]
+        return build_connection(nodes, size, _interview_cursor, has_previous=after is not None)
+
+    @strawberry.field(description="An interview; null unless the viewer takes part or is staff.")
+    async def interview(self, info: Info, id: strawberry.ID) -> Interview | None:
+        row = await booking.get_interview(info.context, parse_global_id(id, "Interview"))
+        return Interview.from_row(row) if row else None
+
+
+@strawberry.type
+class MarketplaceMutation:
+    @strawberry.mutation(description="Publish a slot.", extensions=authenticated())
+    async def create_slot(self, info: Info, input: CreateSlotInput) -> Slot:
+        row = await slots.create_slot(
+            info.context,
+            specialization_id=parse_global_id(
+                input.specialization_id, "Specialization", field="specializationId"
+            ),
+            starts_at=input.starts_at,
+            duration_minutes=input.duration_minutes,
+            video_link_value=input.video_link,
+            title=input.title,
+            description=input.description,
+        )
+        return Slot.from_row(row)
+
+    @strawberry.mutation(
+        description="Take an open slot off the board (host only).", extensions=authenticated()
+    )
+    async def withdraw_slot(self, info: Info, id: strawberry.ID) -> Slot:
+        return Slot.from_row(await slots.withdraw_slot(info.context, parse_global_id(id, "Slot")))
+
+    @strawberry.mutation(
+        description="Book a slot; spends the booking cost. Retrying returns the same interview.",
+        extensions=authenticated(),
+    )
+    async def book_slot(self, info: Info, slot_id: strawberry.ID) -> Interview:
+        key = parse_global_id(slot_id, "Slot", field="slotId")
+        return Interview.from_row(await booking.book_slot(info.context, key))

@@ -1,0 +1,276 @@
+"""GraphQL types of the marketplace: slots, interviews, feedback (ORM rows stay in db.models)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry import relay
+
+from app.context import Context
+from db import models
+from resolvers.booking import can_view_interview, is_participant
+from resolvers.calendar import EventParts, build_event, calendar_text
+from schema.permissions import is_staff
+from schema.types.accounts import Specialization, User
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.enum(description="Lifecycle of an interview.")
+class InterviewStatus(Enum):
+    SCHEDULED = "SCHEDULED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    NO_SHOW = "NO_SHOW"
+
+
+@strawberry.enum(description="Whether a slot can be booked.")
+class SlotStatus(Enum):
+    OPEN = "OPEN"
+    BOOKED = "BOOKED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+async def _user(info: Info, user_id: int | None) -> User | None:
+    if user_id is None:
+        return None
+    row = await info.context.loaders.user.load(user_id)
+    return User.from_row(row) if row else None
+
+
+async def _specialization(info: Info, specialization_id: int) -> Specialization | None:
+    row = await info.context.loaders.specialization.load(specialization_id)
+    return Specialization.from_row(row) if row else None
+
+
+@strawberry.type(name="Slot", description="A time an interviewer offers; bookable while open.")
+class Slot(relay.Node):
+    id: relay.NodeID[int]
+    starts_at: datetime
+    ends_at: datetime
+    duration_minutes: int
+    title: str | None
+    description: str | None
+    status: SlotStatus
+    created_at: datetime
+    host_id: strawberry.Private[int]
+    specialization_id: strawberry.Private[int]
+    video_link_value: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: models.Slot) -> Slot:
+        return cls(
+            id=row.id,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            duration_minutes=row.duration_minutes,
+            title=row.title,
+            description=row.description,
+            status=SlotStatus(row.status),
+            created_at=row.created_at,
+            host_id=row.host_id,
+            specialization_id=row.specialization_id,
+            video_link_value=row.video_link,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Slot | None]:
+        rows = await info.context.loaders.slot.load_many([int(i) for i in node_ids])
+        return [cls.from_row(row) if row else None for row in rows]
+
+    @strawberry.field(description="The interviewer who offers the slot.")
+    async def host(self, info: Info) -> User | None:
+        return await _user(info, self.host_id)
+
+    @strawberry.field
+    async def specialization(self, info: Info) -> Specialization | None:
+        return await _specialization(info, self.specialization_id)
+
+    @strawberry.field(description="True while the slot can be booked (open and in the future).")
+    def is_open(self, info: Info) -> bool:
+        return self.status == SlotStatus.OPEN and self.starts_at > info.context.now()
+
+    @strawberry.field(
+        description="Only for the host, the booked candidate, moderators and admins; null otherwise."
+    )
+    async def video_link(self, info: Info) -> str | None:
+        viewer = info.context.viewer
+        if viewer is None:
+            return None
+        if viewer.id == self.host_id or is_staff(info.context):
+            return self.video_link_value
+        if self.status != SlotStatus.BOOKED:
+            return None
+        active = await info.context.loaders.slot_active_interview.load(self.id)
+        return self.video_link_value if active and active.candidate_id == viewer.id else None
+
+
+@strawberry.type(name="Feedback", description="A rating left by one participant for the other.")
+class Feedback(relay.Node):
+    id: relay.NodeID[int]
+    rating: int
+    comment: str
+    created_at: datetime
+    author_id: strawberry.Private[int]
+    subject_id: strawberry.Private[int]
+    interview_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: models.Feedback) -> Feedback:
+        return cls(
+            id=row.id,
+            rating=row.rating,
+            comment=row.comment,
+            created_at=row.created_at,
+            author_id=row.author_id,
+            subject_id=row.subject_id,
+            interview_id=row.interview_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Feedback | None]:
+        from sqlalchemy import select
+
+        ids = [int(i) for i in node_ids]
+        statement = select(models.Feedback).where(models.Feedback.id.in_(ids))
+        by_id = {row.id: row for row in (await info.context.db.execute(statement)).scalars()}
+        interviews = await info.context.loaders.interview.load_many(
+            [by_id[i].interview_id if i in by_id else 0 for i in ids]
+        )
+        viewer = info.context.viewer
+        return [
+            cls.from_row(by_id[i])
+            if i in by_id and interview is not None and can_view_interview(viewer, interview)
+            else None
+            for i, interview in zip(ids, interviews, strict=True)
+        ]
+
+    @strawberry.field
+    async def author(self, info: Info) -> User | None:
+        return await _user(info, self.author_id)
+
+    @strawberry.field(description="The participant this feedback is about.")
+    async def subject(self, info: Info) -> User | None:
+        return await _user(info, self.subject_id)
+
+
+@strawberry.type(
+    name="Interview",
+    description="A booked slot. Visible only to its two participants, moderators and admins.",
+)
+class Interview(relay.Node):
+    id: relay.NodeID[int]
+    status: InterviewStatus
+    starts_at: datetime
+    ends_at: datetime
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    row: strawberry.Private[models.Interview]
+
+    @classmethod
+    def from_row(cls, row: models.Interview) -> Interview:
+        return cls(
+            id=row.id,
+            status=InterviewStatus(row.status),
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            completed_at=row.completed_at,
+            cancelled_at=row.cancelled_at,
+            cancel_reason=row.cancel_reason,
+            row=row,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Interview | None]:
+        rows = await info.context.loaders.interview.load_many([int(i) for i in node_ids])
+        viewer = info.context.viewer
+        return [
+            cls.from_row(row) if row is not None and can_view_interview(viewer, row) else None for row in rows
+        ]
+
+    @strawberry.field
+    async def slot(self, info: Info) -> Slot | None:
+        row = await info.context.loaders.slot.load(self.row.slot_id)
+        return Slot.from_row(row) if row else None
+
+    @strawberry.field
+    async def interviewer(self, info: Info) -> User | None:
+        return await _user(info, self.row.interviewer_id)
+
+    @strawberry.field
+    async def candidate(self, info: Info) -> User | None:
+        return await _user(info, self.row.candidate_id)
+
+    @strawberry.field
+    async def specialization(self, info: Info) -> Specialization | None:
+        return await _specialization(info, self.row.specialization_id)
+
+    @strawberry.field
+    def duration_minutes(self) -> int:
+        return int((self.row.ends_at - self.row.starts_at).total_seconds() // 60)
+
+    @strawberry.field(description="Who cancelled (counts against an interviewer's reliability).")
+    async def cancelled_by(self, info: Info) -> User | None:
+        return await _user(info, self.row.cancelled_by_id)
+
+    @strawberry.field(description="The participant a moderator found absent.")
+    async def no_show_user(self, info: Info) -> User | None:
+        return await _user(info, self.row.no_show_user_id)
+
+    @strawberry.field(description="Whether the viewer has archived this interview.")
+    def is_archived(self, info: Info) -> bool:
+        viewer = info.context.viewer
+        if viewer is None:
+            return False
+        if viewer.id == self.row.interviewer_id:
+            return self.row.archived_by_interviewer
+        return viewer.id == self.row.candidate_id and self.row.archived_by_candidate
+
+    @strawberry.field(description="The meeting link (participants, moderators and admins).")
+    async def video_link(self, info: Info) -> str | None:
+        if not can_view_interview(info.context.viewer, self.row):
+            return None
+        slot = await info.context.loaders.slot.load(self.row.slot_id)
+        return slot.video_link if slot else None
+
+    @strawberry.field(description="Feedback given by the participants, oldest first.")
+    async def feedback(self, info: Info) -> list[Feedback]:
+        rows = await info.context.loaders.interview_feedback.load(self.row.id)
+        return [Feedback.from_row(r) for r in rows]
+
+    @strawberry.field(description="This interview as an iCalendar (RFC 5545) VCALENDAR with one VEVENT.")
+    async def calendar_event(self, info: Info) -> str:
+        loaders = info.context.loaders
+        row = self.row
+        slot = await loaders.slot.load(row.slot_id)
+        interviewer, candidate = await loaders.user.load_many([row.interviewer_id, row.candidate_id])
+        topic = await loaders.specialization.load(row.specialization_id)
+        show_link = can_view_interview(info.context.viewer, row)
+        parts = EventParts(
+            interview=row,
+            title=slot.title if slot else None,
+            video_link=slot.video_link if slot and show_link else None,
+            interviewer_name=interviewer.display_name if interviewer else "",
+            candidate_name=candidate.display_name if candidate else "",
+            specialization_name=topic.name if topic else "",
+        )
+        return calendar_text([build_event(parts)])
+
+    def viewer_is_participant(self, info: Info) -> bool:
+        """True when the viewer takes part (used by fields that exclude staff)."""
+        return is_participant(info.context.viewer, self.row)

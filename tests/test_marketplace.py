@@ -1,0 +1,307 @@
+"""Slots, booking, interview visibility and dataloader batching (rules 5-8)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.clock import Clock
+from db.models import Interview, PointsEntry, Slot
+from tests.helpers import GraphQLClient, db_id
+from tests.marketplace_support import (
+    BOOK_SLOT,
+    CREATE_SLOT,
+    INTERVIEW,
+    MY_INTERVIEWS,
+    NODE,
+    OPEN_SLOTS,
+    WITHDRAW_SLOT,
+    assert_ledger_consistent,
+    book,
+    grant,
+    new_specialization,
+    points,
+    publish,
+    set_role,
+    slot_input,
+    travel,
+)
+
+
+def tomorrow(clock: Clock, hours: float = 0) -> datetime:
+    return (clock.now() + timedelta(days=1, hours=hours)).replace(microsecond=0)
+
+
+async def test_create_slot_and_video_link_privacy(
+    client: GraphQLClient, db_session: AsyncSession, clock: Clock
+) -> None:
+    host, other = await client.sign_up("host"), await client.sign_up("other")
+    spec = await new_specialization(db_session)
+    start = tomorrow(clock).astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
+    created = (await client.data(CREATE_SLOT, {"input": slot_input(spec, start)}, token=host.access_token))[
+        "createSlot"
+    ]
+    assert created["videoLink"] == "https://meet.example.com/room-1"
+    assert created["isOpen"] is True and created["status"] == "OPEN"
+    assert created["durationMinutes"] == 60
+    assert datetime.fromisoformat(created["startsAt"]) == start
+    assert datetime.fromisoformat(created["startsAt"]).utcoffset() == timedelta(0)  # stored UTC
+    assert created["host"]["id"] == host.id and created["specialization"]["id"] == spec
+
+    for token in (None, other.access_token):
+        board = (await client.data(OPEN_SLOTS, {"spec": spec}, token=token))["openSlots"]
+        assert [e["node"]["id"] for e in board["edges"]] == [created["id"]]
+        assert board["edges"][0]["node"]["videoLink"] is None
+    slot = (await client.data(NODE, {"id": created["id"]}))["node"]
+    assert slot == {"id": created["id"]}
+
+
+async def test_create_slot_validates_input(
+    client: GraphQLClient, db_session: AsyncSession, clock: Clock
+) -> None:
+    host = await client.sign_up("host")
+    spec = await new_specialization(db_session)
+    start = tomorrow(clock)
+    bad: list[dict[str, Any]] = [
+        {"startsAt": start.replace(tzinfo=None).isoformat()},
+        {"startsAt": (clock.now() - timedelta(minutes=1)).isoformat()},
+        {"durationMinutes": 14},
+        {"durationMinutes": 181},
+        {"videoLink": "ftp://example.com/x"},
+        {"videoLink": "javascript:alert(1)"},
+        {"videoLink": "https://"},
+        {"videoLink": "https://example.com/" + "a" * 2000},
+        {"title": "t" * 201},
+        {"description": "d" * 2001},
+        {"specializationId": "not-an-id"},
+    ]
+    for override in bad:
+        result = await client.execute(
+            CREATE_SLOT, {"input": slot_input(spec, start, **override)}, token=host.access_token
+        )
+        assert result["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", override
+    code = await client.error_code(CREATE_SLOT, {"input": slot_input(spec, start)})
+    assert code == "UNAUTHENTICATED"
+    assert await db_session.scalar(select(func.count()).select_from(Slot)) == 0
+
+
+async def test_host_cannot_have_overlapping_slots(
+    client: GraphQLClient, db_session: AsyncSession, clock: Clock
+) -> None:
+    host = await client.sign_up("host")
+    spec = await new_specialization(db_session)
+    first = await publish(client, host, spec, tomorrow(clock))
+    overlapping = {"input": slot_input(spec, tomorrow(clock, 0.5), minutes=30)}
+    assert await client.error_code(CREATE_SLOT, overlapping, token=host.access_token) == "CONFLICT"
+    await publish(client, host, spec, tomorrow(clock, 1))  # back to back is fine
+    await client.data(WITHDRAW_SLOT, {"id": first}, token=host.access_token)
+    await client.data(CREATE_SLOT, overlapping, token=host.access_token)
+
+
+async def test_withdraw_slot_rules(client: GraphQLClient, db_session: AsyncSession, clock: Clock) -> None:
+    host, other = await client.sign_up("host"), await client.sign_up("other")
+    spec = await new_specialization(db_session)
+    slot_id = await publish(client, host, spec, tomorrow(clock))
+    assert await client.error_code(WITHDRAW_SLOT, {"id": slot_id}, token=other.access_token) == "FORBIDDEN"
+    withdrawn = (await client.data(WITHDRAW_SLOT, {"id": slot_id}, token=host.access_token))["withdrawSlot"]
+    assert withdrawn["status"] == "WITHDRAWN" and withdrawn["isOpen"] is False
+    assert await client.error_code(WITHDRAW_SLOT, {"id": slot_id}, token=host.access_token) == "CONFLICT"
+    assert (await client.data(OPEN_SLOTS, {"spec": spec}))["openSlots"]["edges"] == []
+    assert await client.error_code(BOOK_SLOT, {"id": slot_id}, token=other.access_token) == "CONFLICT"
+
+    booked = await publish(client, host, spec, tomorrow(clock, 3))
+    await book(client, other, booked)
+    assert await client.error_code(WITHDRAW_SLOT, {"id": booked}, token=host.access_token) == "CONFLICT"
+
+
+async def test_open_slots_filters_and_pagination(
+    client: GraphQLClient, db_session: AsyncSession, clock: Clock
+) -> None:
+    host = await client.sign_up("host")
+    spec = await new_specialization(db_session)
+    ids = [await publish(client, host, spec, tomorrow(clock, h)) for h in (3, 1, 2)]
+    unknown = {"spec": __import__("schema.ids").ids.to_global_id("Specialization", 10**9)}
+    assert (await client.data(OPEN_SLOTS, unknown))["openSlots"]["edges"] == []
+    expected = [ids[1], ids[2], ids[0]]
+    page = (await client.data(OPEN_SLOTS, {"spec": spec, "first": 2}))["openSlots"]
+    assert [e["node"]["id"] for e in page["edges"]] == expected[:2]
+    assert page["pageInfo"]["hasNextPage"] is True
+    rest = await client.data(OPEN_SLOTS, {"spec": spec, "after": page["pageInfo"]["endCursor"]})
+    assert [e["node"]["id"] for e in rest["openSlots"]["edges"]] == expected[2:]
+    window = {"spec": spec, "sa": tomorrow(clock, 1.5).isoformat(), "sb": tomorrow(clock, 2.5).isoformat()}
+    assert [e["node"]["id"] for e in (await client.data(OPEN_SLOTS, window))["openSlots"]["edges"]] == [
+        ids[2]
+    ]
+    assert await client.error_code(OPEN_SLOTS, {"first": 101}) == "BAD_USER_INPUT"
+    assert await client.error_code(OPEN_SLOTS, {"after": "garbage"}) == "BAD_USER_INPUT"
+    clock.shift(timedelta(days=1, hours=1, minutes=30))  # the earliest has started
+    remaining = (await client.data(OPEN_SLOTS, {"spec": spec}))["openSlots"]["edges"]
+    assert [e["node"]["id"] for e in remaining] == [ids[2], ids[0]]
+
+
+async def test_book_slot_spends_and_reveals_link_to_candidate(
+    client: GraphQLClient, db_session: AsyncSession, clock: Clock
+) -> None:
+    host, candidate, stranger = (
+        (await client.sign_up(n) for n in ("host", "cand", "stranger")).__aiter__(),
+        None,
+        None,
+    )
+    del host, candidate, stranger
+    host, candidate, stranger = [await client.sign_up(n) for n in ("host", "cand", "stranger")]
+    spec = await new_specialization(db_session)
+    slot_id = await publish(client, host, spec, tomorrow(clock))
+    interview = await book(client, candidate, slot_id)
+    assert interview["status"] == "SCHEDULED"
+    assert interview["videoLink"] == "https://meet.example.com/room-1"
+    assert interview["slot"] == {"id": slot_id, "status": "BOOKED", "videoLink": interview["videoLink"]}
+    assert interview["interviewer"]["id"] == host.id and interview["candidate"]["id"] == candidate.id
+    assert await points(client, candidate) == 0
+    assert (await client.data(OPEN_SLOTS, {"spec": spec}))["openSlots"]["edges"] == []
+
+    again = await book(client, candidate, slot_id)  # a retry spends nothing more
+    assert again["id"] == interview["id"]
+    assert await points(client, candidate) == 0
+    spent = await db_session.scalar(
+        select(func.count()).select_from(PointsEntry).where(PointsEntry.kind == "SPEND")
+    )
+    assert spent == 1
+
+    # Privacy: a stranger sees neither the interview nor the link.
+    assert (await client.data(INTERVIEW, {"id": interview["id"]}, token=stranger.access_token))[
+        "interview"
+    ] is None
+    assert (await client.data(NODE, {"id": interview["id"]}, token=stranger.access_token))["node"] is None
+    assert (await client.data(MY_INTERVIEWS, token=stranger.access_token))["myInterviews"]["edges"] == []
+    slot_query = "query($id: ID!) { node(id: $id) { ... on Slot { videoLink } } }"
+    assert (await client.data(slot_query, {"id": slot_id}, token=stranger.access_token))["node"] == {
+        "videoLink": None
+    }
+    assert (await client.data(slot_query, {"id": slot_id}, token=candidate.access_token))["node"]["videoLink"]
+    assert await client.error_code(BOOK_SLOT, {"id": slot_id}, token=stranger.access_token) == "CONFLICT"
+    for member in (host, candidate):
+        mine = (await client.data(MY_INTERVIEWS, token=member.access_token))["myInterviews"]["edges"]
+        assert [e["node"]["id"] for e in mine] == [interview["id"]]
+    moderator = await client.sign_up("mod")
+    await set_role(db_session, moderator, "MODERATOR")
+    seen = (await client.data(INTERVIEW, {"id": interview["id"]}, token=moderator.access_token))["interview"]
+    assert seen["videoLink"] == interview["videoLink"]
+    await assert_ledger_consistent(db_session)
+
+
+async def test_booking_refusals(client: GraphQLClient, db_session: AsyncSession, clock: Clock) -> None:
+    host, poor = await client.sign_up("host"), await client.sign_up("poor")
+    spec = await new_specialization(db_session)
+    own = await publish(client, host, spec, tomorrow(clock))
+    assert await client.error_code(BOOK_SLOT, {"id": own}, token=host.access_token) == "FORBIDDEN"
+    assert await client.error_code(BOOK_SLOT, {"id": own}) == "UNAUTHENTICATED"
+    assert await client.error_code(BOOK_SLOT, {"id": "bad"}, token=poor.access_token) == "BAD_USER_INPUT"
+    missing = {"id": __import__("schema.ids").ids.to_global_id("Slot", 10**9)}
+    assert await client.error_code(BOOK_SLOT, missing, token=poor.access_token) == "NOT_FOUND"
+
+    # Not enough points: nothing is half-written.
+    await book(client, poor, await publish(client, host, spec, tomorrow(clock, 2)))
+    third = await publish(client, host, spec, tomorrow(clock, 4))
+    assert await client.error_code(BOOK_SLOT, {"id": third}, token=poor.access_token) == "INSUFFICIENT_POINTS"
+    assert await db_session.scalar(select(func.count()).select_from(Interview)) == 1
+    assert (await db_session.get(Slot, db_id(third), populate_existing=True)).status == "OPEN"  # type: ignore[union-attr]
+
+    # A past slot.
+    await grant(db_session, poor, 5)
+    await travel(client, clock, timedelta(days=1, hours=4, minutes=1), poor)
+    assert await client.error_code(BOOK_SLOT, {"id": third}, token=poor.access_token) == "CONFLICT"
+    await assert_ledger_consistent(db_session)
+
+
+async def test_candidate_cannot_hold_overlapping_interviews(
+    client: GraphQLClient, db_session: AsyncSession, clock: Clock
+) -> None:
+    host_a, host_b, candidate = [await client.sign_up(n) for n in ("a", "b", "cand")]
+    await grant(db_session, candidate, 3)
+    spec = await new_specialization(db_session)
+    first = await publish(client, host_a, spec, tomorrow(clock))
+    second = await publish(client, host_b, spec, tomorrow(clock, 0.5))
+    await book(client, candidate, first)
+    assert await client.error_code(BOOK_SLOT, {"id": second}, token=candidate.access_token) == "CONFLICT"
+    assert await points(client, candidate) == 3
+    await assert_ledger_consistent(db_session)
+
+
+@contextmanager
+def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+FULL_PAGE = """query($first: Int) { myInterviews(first: $first) { edges { node {
+  id status videoLink
+  slot { id title host { displayName } specialization { name } }
+  interviewer { displayName stats { interviewsGiven averageRating } }
+  candidate { displayName }
+  specialization { name }
+  feedback { rating author { displayName } }
+} } } }"""
+
+
+async def test_my_interviews_statement_count_is_constant(
+    client: GraphQLClient, db_session: AsyncSession, engine: AsyncEngine, clock: Clock
+) -> None:
+    candidate = await client.sign_up("cand")
+    hosts = [await client.sign_up(f"host{i}") for i in range(7)]
+    spec = await new_specialization(db_session)
+    base = tomorrow(clock)
+    for n in range(60):
+        host = hosts[n % len(hosts)]
+        start = base + timedelta(hours=n)
+        slot = Slot(
+            host_id=db_id(host.id),
+            specialization_id=db_id(spec),
+            starts_at=start,
+            ends_at=start + timedelta(minutes=30),
+            duration_minutes=30,
+            video_link="https://meet.example.com/x",
+            status="BOOKED",
+        )
+        db_session.add(slot)
+        await db_session.flush()
+        db_session.add(
+            Interview(
+                slot_id=slot.id,
+                interviewer_id=slot.host_id,
+                candidate_id=db_id(candidate.id),
+                specialization_id=slot.specialization_id,
+                starts_at=slot.starts_at,
+                ends_at=slot.ends_at,
+            )
+        )
+    await db_session.flush()
+    counts = {}
+    for first in (5, 50):
+        with count_statements(engine) as statements:
+            data = await client.data(FULL_PAGE, {"first": first}, token=candidate.access_token)
+        assert len(data["myInterviews"]["edges"]) == first
+        counts[first] = len(
+            [s for s in statements if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE"))]
+        )
+    assert counts[5] == counts[50], counts
+    assert counts[50] <= 12, counts
+
+
+async def test_interview_id_of_another_type_is_not_found(client: GraphQLClient) -> None:
+    member = await client.sign_up("m")
+    query = "query($id: ID!) { interview(id: $id) { id } }"
+    assert await client.error_code(query, {"id": member.id}, token=member.access_token) == "NOT_FOUND"
+    assert datetime.now(UTC)  # keep UTC import used for readers of this module
