@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.clock import Clock
 from db.models import Interview, PointsEntry, Slot
+from schema.ids import to_global_id
 from tests.helpers import GraphQLClient, db_id
 from tests.marketplace_support import (
     BOOK_SLOT,
@@ -42,16 +44,18 @@ async def test_create_slot_and_video_link_privacy(
 ) -> None:
     host, other = await client.sign_up("host"), await client.sign_up("other")
     spec = await new_specialization(db_session)
-    start = tomorrow(clock).astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
+    start = tomorrow(clock).astimezone(ZoneInfo("Europe/Berlin"))
     created = (await client.data(CREATE_SLOT, {"input": slot_input(spec, start)}, token=host.access_token))[
         "createSlot"
     ]
     assert created["videoLink"] == "https://meet.example.com/room-1"
-    assert created["isOpen"] is True and created["status"] == "OPEN"
+    assert created["isOpen"] is True
+    assert created["status"] == "OPEN"
     assert created["durationMinutes"] == 60
     assert datetime.fromisoformat(created["startsAt"]) == start
     assert datetime.fromisoformat(created["startsAt"]).utcoffset() == timedelta(0)  # stored UTC
-    assert created["host"]["id"] == host.id and created["specialization"]["id"] == spec
+    assert created["host"]["id"] == host.id
+    assert created["specialization"]["id"] == spec
 
     for token in (None, other.access_token):
         board = (await client.data(OPEN_SLOTS, {"spec": spec}, token=token))["openSlots"]
@@ -109,7 +113,8 @@ async def test_withdraw_slot_rules(client: GraphQLClient, db_session: AsyncSessi
     slot_id = await publish(client, host, spec, tomorrow(clock))
     assert await client.error_code(WITHDRAW_SLOT, {"id": slot_id}, token=other.access_token) == "FORBIDDEN"
     withdrawn = (await client.data(WITHDRAW_SLOT, {"id": slot_id}, token=host.access_token))["withdrawSlot"]
-    assert withdrawn["status"] == "WITHDRAWN" and withdrawn["isOpen"] is False
+    assert withdrawn["status"] == "WITHDRAWN"
+    assert withdrawn["isOpen"] is False
     assert await client.error_code(WITHDRAW_SLOT, {"id": slot_id}, token=host.access_token) == "CONFLICT"
     assert (await client.data(OPEN_SLOTS, {"spec": spec}))["openSlots"]["edges"] == []
     assert await client.error_code(BOOK_SLOT, {"id": slot_id}, token=other.access_token) == "CONFLICT"
@@ -125,7 +130,7 @@ async def test_open_slots_filters_and_pagination(
     host = await client.sign_up("host")
     spec = await new_specialization(db_session)
     ids = [await publish(client, host, spec, tomorrow(clock, h)) for h in (3, 1, 2)]
-    unknown = {"spec": __import__("schema.ids").ids.to_global_id("Specialization", 10**9)}
+    unknown = {"spec": to_global_id("Specialization", 10**9)}
     assert (await client.data(OPEN_SLOTS, unknown))["openSlots"]["edges"] == []
     expected = [ids[1], ids[2], ids[0]]
     page = (await client.data(OPEN_SLOTS, {"spec": spec, "first": 2}))["openSlots"]
@@ -160,7 +165,8 @@ async def test_book_slot_spends_and_reveals_link_to_candidate(
     assert interview["status"] == "SCHEDULED"
     assert interview["videoLink"] == "https://meet.example.com/room-1"
     assert interview["slot"] == {"id": slot_id, "status": "BOOKED", "videoLink": interview["videoLink"]}
-    assert interview["interviewer"]["id"] == host.id and interview["candidate"]["id"] == candidate.id
+    assert interview["interviewer"]["id"] == host.id
+    assert interview["candidate"]["id"] == candidate.id
     assert await points(client, candidate) == 0
     assert (await client.data(OPEN_SLOTS, {"spec": spec}))["openSlots"]["edges"] == []
 
@@ -201,7 +207,7 @@ async def test_booking_refusals(client: GraphQLClient, db_session: AsyncSession,
     assert await client.error_code(BOOK_SLOT, {"id": own}, token=host.access_token) == "FORBIDDEN"
     assert await client.error_code(BOOK_SLOT, {"id": own}) == "UNAUTHENTICATED"
     assert await client.error_code(BOOK_SLOT, {"id": "bad"}, token=poor.access_token) == "BAD_USER_INPUT"
-    missing = {"id": __import__("schema.ids").ids.to_global_id("Slot", 10**9)}
+    missing = {"id": to_global_id("Slot", 10**9)}
     assert await client.error_code(BOOK_SLOT, missing, token=poor.access_token) == "NOT_FOUND"
 
     # Not enough points: nothing is half-written.
@@ -304,4 +310,3 @@ async def test_interview_id_of_another_type_is_not_found(client: GraphQLClient) 
     member = await client.sign_up("m")
     query = "query($id: ID!) { interview(id: $id) { id } }"
     assert await client.error_code(query, {"id": member.id}, token=member.access_token) == "NOT_FOUND"
-    assert datetime.now(UTC)  # keep UTC import used for readers of this module
