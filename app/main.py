@@ -24,6 +24,7 @@ from app.calendar_feed import calendar_feed
 from app.clock import Clock
 from app.context import AppState
 from app.events import create_hub
+from app.files import file_routes
 from app.graphql_view import GraphQLView
 from app.oauth import oauth_routes
 from app.metrics import mark_process_dead, metrics_endpoint
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         schema=schema,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         allow_queries_via_get=False,
+        multipart_uploads_enabled=True,  # only with GraphQL-Require-Preflight (graphql_view.py)
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         connection_init_wait_timeout=timedelta(seconds=10),
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *oauth_routes(),
+            *file_routes(),
             Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
             Route("/metrics", metrics_endpoint),
         ],

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     # Where the callback sends the browser with the tokens in the URL fragment; JSON when unset.
     oauth_frontend_url: str | None = None
 
+    # Uploads (the whole multipart request must also fit in MAX_BODY_BYTES).
+    max_avatar_bytes: int = 512_000
+    max_avatar_side_pixels: int = 4096
+    max_avatar_pixels: int = 16_000_000
+    max_resume_bytes: int = 900_000
+
     db_pool_size: int = 10
     db_max_overflow: int = 10
 

@@ -9,16 +9,24 @@ import strawberry
 from graphql import ExecutionResult, GraphQLError
 from strawberry import relay
 from strawberry.extensions import SchemaExtension
+from strawberry.file_uploads import Upload
 from strawberry.types.graphql import OperationType
 
 from app.context import Context
 from app.errors import FORBIDDEN
-from resolvers import api_keys, moderation, stats
+from resolvers import api_keys, moderation, stats, uploads
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
 from schema.pagination import build_connection, page_size
 from schema.permissions import ADMIN_ROLES, MODERATOR_ROLES, authenticated, requires_role
 from schema.types.accounts import User
-from schema.types.trust import ApiKey, ApiKeyScope, CreatedApiKey, InterviewStatusCount, PlatformStats
+from schema.types.trust import (
+    ApiKey,
+    ApiKeyScope,
+    CreatedApiKey,
+    InterviewStatusCount,
+    PlatformStats,
+    UploadedFile,
+)
 
 Info = strawberry.Info[Context, None]
 
@@ -69,9 +77,37 @@ class TrustQuery:
             no_show_rate=figures.no_show_rate,
         )
 
+    @strawberry.field(description="A member's avatar (public).")
+    async def avatar(self, info: Info, user_id: strawberry.ID) -> UploadedFile | None:
+        key = parse_global_id(user_id, "User", field="userId")
+        row = await uploads.latest_upload(info.context, key, "AVATAR")
+        return UploadedFile.from_row(row) if row else None
+
+    @strawberry.field(description="A member's resume: for them, interviewers of their interviews and staff.")
+    async def resume(self, info: Info, user_id: strawberry.ID) -> UploadedFile | None:
+        key = parse_global_id(user_id, "User", field="userId")
+        row = await uploads.latest_upload(info.context, key, "RESUME")
+        return UploadedFile.from_row(row) if row else None
+
 
 @strawberry.type
 class TrustMutation:
+    @strawberry.mutation(
+        description="Upload an avatar (PNG, JPEG or WebP; multipart request with a "
+        "`GraphQL-Require-Preflight` header). Replaces the previous one.",
+        extensions=authenticated(),
+    )
+    async def upload_avatar(self, info: Info, file: Upload) -> UploadedFile:
+        return UploadedFile.from_row(await uploads.upload_avatar(info.context, file))
+
+    @strawberry.mutation(
+        description="Upload a resume (PDF; multipart request with a `GraphQL-Require-Preflight` "
+        "header). Replaces the previous one.",
+        extensions=authenticated(),
+    )
+    async def upload_resume(self, info: Info, file: Upload) -> UploadedFile:
+        return UploadedFile.from_row(await uploads.upload_resume(info.context, file))
+
     @strawberry.mutation(
         description="Block a member until a time, or permanently when `until` is null. Revokes their "
         "sessions and closes their live subscriptions. Moderators cannot block admins or themselves.",

@@ -1,0 +1,136 @@
+"""Avatar and resume uploads (checked by content) and who may read them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, exists, select
+
+from app.context import AppState, Context, Db
+from app.errors import BadUserInput, NotFound
+from app.files import Sniffed, sniff_image, sniff_pdf
+from app.storage import new_key, storage_for
+from db.models import Interview, Upload, User
+from resolvers import audit
+
+NOT_FOUND = "No file with this ID."
+
+
+async def _read_limited(file: Any, limit: int) -> bytes:
+    data: bytes = await file.read(limit + 1)
+    if len(data) > limit:
+        raise BadUserInput(f"The file is larger than {limit} bytes.", field="file")
+    if not data:
+        raise BadUserInput("The file is empty.", field="file")
+    return data
+
+
+async def _store(context: Context, kind: str, data: bytes, sniffed: Sniffed) -> Upload:
+    viewer = context.require_viewer()
+    storage = storage_for(context.settings)
+    key = new_key(sniffed.extension)
+    await storage.save(key, data)
+    try:
+        async with context.db.transaction() as session:
+            previous = (
+                await session.scalars(
+                    delete(Upload)
+                    .where(Upload.owner_id == viewer.id, Upload.kind == kind)
+                    .returning(Upload.storage_key)
+                )
+            ).all()
+            upload = Upload(
+                owner_id=viewer.id,
+                kind=kind,
+                storage_key=key,
+                content_type=sniffed.content_type,
+                size_bytes=len(data),
+                width=sniffed.width,
+                height=sniffed.height,
+            )
+            session.add(upload)
+            await session.flush()
+            await audit.record(
+                session,
+                f"upload.{kind.lower()}",
+                actor_id=viewer.id,
+                target_type="UploadedFile",
+                target_id=upload.id,
+                ip=context.client_ip,
+                size=len(data),
+            )
+            await session.refresh(upload)
+
+            async def drop_previous() -> None:
+                for old in previous:
+                    await storage.delete(old)
+
+            context.db.after_commit(drop_previous)
+    except BaseException:
+        await storage.delete(key)
+        raise
+    return upload
+
+
+async def upload_avatar(context: Context, file: Any) -> Upload:
+    """Store a new avatar (PNG/JPEG/WebP by magic bytes, size and pixel limits); replaces the old one."""
+    context.require_viewer()
+    settings = context.settings
+    data = await _read_limited(file, settings.max_avatar_bytes)
+    image = sniff_image(data)
+    assert image.width is not None
+    assert image.height is not None
+    side = settings.max_avatar_side_pixels
+    if image.width > side or image.height > side or image.width * image.height > settings.max_avatar_pixels:
+        raise BadUserInput(f"The image may be at most {side}x{side} pixels.", field="file")
+    return await _store(context, "AVATAR", data, image)
+
+
+async def upload_resume(context: Context, file: Any) -> Upload:
+    """Store a new resume (PDF by magic bytes, size limit); replaces the old one."""
+    context.require_viewer()
+    data = await _read_limited(file, context.settings.max_resume_bytes)
+    return await _store(context, "RESUME", data, sniff_pdf(data))
+
+
+async def may_read(db: Db, upload: Upload, viewer: User | None) -> bool:
+    """Avatars: anyone. Resumes: the owner, staff, and interviewers of the owner's interviews."""
+    if upload.kind == "AVATAR":
+        return True
+    if viewer is None:
+        return False
+    if viewer.id == upload.owner_id or viewer.role in ("MODERATOR", "ADMIN"):
+        return True
+    booked = select(
+        exists().where(
+            Interview.candidate_id == upload.owner_id,
+            Interview.interviewer_id == viewer.id,
+            Interview.status != "CANCELLED",
+        )
+    )
+    return bool((await db.execute(booked)).scalar())
+
+
+async def readable_upload(state: AppState, db: Db, key: str, viewer: User | None) -> tuple[Upload, bytes]:
+    """The upload stored under `key` and its bytes, if `viewer` may read it; NOT_FOUND otherwise."""
+    upload = (await db.execute(select(Upload).where(Upload.storage_key == key))).scalar()
+    if upload is None or not await may_read(db, upload, viewer):
+        raise NotFound(NOT_FOUND)
+    data = await storage_for(state.settings).load(upload.storage_key)
+    if data is None:
+        raise NotFound(NOT_FOUND)
+    return upload, data
+
+
+async def latest_upload(context: Context, owner_id: int, kind: str) -> Upload | None:
+    """A member's current avatar or resume, when the viewer may see it."""
+    statement = (
+        select(Upload)
+        .where(Upload.owner_id == owner_id, Upload.kind == kind)
+        .order_by(Upload.id.desc())
+        .limit(1)
+    )
+    upload: Upload | None = (await context.db.execute(statement)).scalar()
+    if upload is None or not await may_read(context.db, upload, context.optional_viewer()):
+        return None
+    return upload

@@ -1,0 +1,214 @@
+"""Uploads over the GraphQL multipart spec: preflight header, content checks, access control."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import struct
+import zlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+
+from app.clock import Clock
+from app.context import AppState
+from app.main import create_app
+from db.models import Interview, Slot, Specialization, User
+from tests.conftest import make_settings
+from tests.helpers import GraphQLClient, Member, db_id
+
+AVATAR = "mutation($f: Upload!) { uploadAvatar(file: $f) { id url width height contentType sizeBytes } }"
+RESUME = "mutation($f: Upload!) { uploadResume(file: $f) { id url contentType } }"
+RESUME_OF = "query($u: ID!) { resume(userId: $u) { url } }"
+AVATAR_OF = "query($u: ID!) { avatar(userId: $u) { url } }"
+
+
+def png(width: int, height: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    body = struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    return b"\x89PNG\r\n\x1a\n" + body + b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+def jpeg(width: int, height: int) -> bytes:
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    sof = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, height, width, 3) + b"\x01\x22\x00" * 3
+    return b"\xff\xd8" + app0 + sof + b"\xff\xd9"
+
+
+def webp(width: int, height: int) -> bytes:
+    vp8x = b"VP8X" + struct.pack("<I", 10) + b"\x00" * 4
+    vp8x += (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    return b"RIFF" + struct.pack("<I", 4 + len(vp8x)) + b"WEBP" + vp8x
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+@pytest.fixture(scope="module")
+async def upload_app(
+    database_url: str, redis_url: str, clock: Clock, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Starlette]:
+    data_dir: Path = tmp_path_factory.mktemp("data")
+    application = create_app(make_settings(database_url, redis_url, data_dir=data_dir), clock=clock)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def http(upload_app: Starlette, connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
+    state: AppState = upload_app.state.app_state
+    original = state.sessionmaker
+    state.sessionmaker = async_sessionmaker(
+        bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+    )
+    transport = httpx.ASGITransport(app=upload_app, client=("192.0.2.44", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+    state.sessionmaker = original
+
+
+async def upload(
+    http: httpx.AsyncClient,
+    query: str,
+    data: bytes,
+    *,
+    token: str | None = None,
+    preflight: bool = True,
+    name: str = "file.bin",
+) -> httpx.Response:
+    operations = json.dumps({"query": query, "variables": {"f": None}})
+    headers = {"GraphQL-Require-Preflight": "1"} if preflight else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return await http.post(
+        "/graphql",
+        data={"operations": operations, "map": json.dumps({"0": ["variables.f"]})},
+        files={"0": (name, data, "application/octet-stream")},
+        headers=headers,
+    )
+
+
+def code(response: httpx.Response) -> str:
+    body: dict[str, Any] = response.json()
+    assert body.get("errors"), body
+    result: str = body["errors"][0]["extensions"]["code"]
+    return result
+
+
+async def test_multipart_needs_the_preflight_header(http: httpx.AsyncClient) -> None:
+    member = await GraphQLClient(http).sign_up("up")
+    response = await upload(http, AVATAR, png(10, 10), token=member.access_token, preflight=False)
+    assert response.status_code == 400
+
+
+async def test_avatar_formats_are_checked_by_content_and_served_publicly(http: httpx.AsyncClient) -> None:
+    member = await GraphQLClient(http).sign_up("up")
+    for data, content_type in (
+        (jpeg(64, 48), "image/jpeg"),
+        (webp(30, 20), "image/webp"),
+        (png(32, 16), "image/png"),
+    ):
+        response = await upload(http, AVATAR, data, token=member.access_token, name="avatar.exe")
+        body = response.json()
+        assert not body.get("errors"), body
+        assert body["data"]["uploadAvatar"]["contentType"] == content_type
+    avatar = body["data"]["uploadAvatar"]
+    assert (avatar["width"], avatar["height"]) == (32, 16)
+    assert not avatar["url"].endswith(".exe")
+    served = await http.get(avatar["url"])  # anonymous
+    assert served.status_code == 200
+    assert served.content == png(32, 16)
+    assert served.headers["content-type"] == "image/png"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    listed = await GraphQLClient(http).data(AVATAR_OF, {"u": member.id})
+    assert listed["avatar"]["url"] == avatar["url"]
+
+
+async def test_bad_avatars_are_refused(http: httpx.AsyncClient) -> None:
+    member = await GraphQLClient(http).sign_up("up")
+    token = member.access_token
+    html = b"<html><script>alert(1)</script></html>"
+    assert code(await upload(http, AVATAR, html, token=token, name="a.png")) == "BAD_USER_INPUT"
+    assert code(await upload(http, AVATAR, PDF, token=token)) == "BAD_USER_INPUT"
+    assert code(await upload(http, AVATAR, png(5000, 10), token=token)) == "BAD_USER_INPUT"
+    assert code(await upload(http, AVATAR, png(4096, 4000), token=token)) == "BAD_USER_INPUT"
+    big = png(10, 10) + b"\0" * 600_000
+    assert code(await upload(http, AVATAR, big, token=token)) == "BAD_USER_INPUT"
+    assert code(await upload(http, AVATAR, b"", token=token)) == "BAD_USER_INPUT"
+    assert code(await upload(http, AVATAR, png(10, 10))) == "UNAUTHENTICATED"
+
+
+async def _book(session: AsyncSession, interviewer: Member, candidate: Member, clock: Clock) -> None:
+    specialization = Specialization(name=f"Topic {secrets.token_hex(4)}")
+    session.add(specialization)
+    await session.flush()
+    starts = clock.now() + timedelta(days=1)
+    slot = Slot(
+        host_id=db_id(interviewer.id),
+        specialization_id=specialization.id,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=60),
+        duration_minutes=60,
+        video_link="https://meet.example.com/x",
+        status="BOOKED",
+    )
+    session.add(slot)
+    await session.flush()
+    session.add(
+        Interview(
+            slot_id=slot.id,
+            interviewer_id=db_id(interviewer.id),
+            candidate_id=db_id(candidate.id),
+            specialization_id=specialization.id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+        )
+    )
+    await session.flush()
+
+
+async def test_resume_access_control(
+    http: httpx.AsyncClient, connection: AsyncConnection, clock: Clock
+) -> None:
+    client = GraphQLClient(http)
+    owner = await client.sign_up("owner")
+    stranger = await client.sign_up("stranger")
+    interviewer = await client.sign_up("interviewer")
+    moderator = await client.sign_up("moderator")
+    session = AsyncSession(bind=connection, join_transaction_mode="create_savepoint")
+    await session.execute(update(User).where(User.id == db_id(moderator.id)).values(role="MODERATOR"))
+    await _book(session, interviewer, owner, clock)
+    await session.commit()  # releases the savepoint into the test's transaction
+    await session.close()
+
+    assert code(await upload(http, RESUME, png(10, 10), token=owner.access_token)) == "BAD_USER_INPUT"
+    response = await upload(http, RESUME, PDF, token=owner.access_token, name="../../etc/passwd")
+    assert not response.json().get("errors"), response.json()
+    url = response.json()["data"]["uploadResume"]["url"]
+    assert "passwd" not in url
+
+    async def fetch(member: Member | None) -> int:
+        headers = {"Authorization": f"Bearer {member.access_token}"} if member else {}
+        return (await http.get(url, headers=headers)).status_code
+
+    assert await fetch(owner) == 200
+    assert await fetch(interviewer) == 200
+    assert await fetch(moderator) == 200
+    assert await fetch(stranger) == 404
+    assert await fetch(None) == 404
+    served = await http.get(url, headers={"Authorization": f"Bearer {owner.access_token}"})
+    assert served.content == PDF
+    assert served.headers["content-disposition"].startswith("attachment")
+    assert (await client.data(RESUME_OF, {"u": owner.id}, token=stranger.access_token))["resume"] is None
+    seen = await client.data(RESUME_OF, {"u": owner.id}, token=interviewer.access_token)
+    assert seen["resume"]["url"] == url
+    assert (await http.get("/files/" + "0" * 32 + ".pdf")).status_code == 404
+    assert (await http.get("/files/..%2F..%2Fetc%2Fpasswd")).status_code == 404
