@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     rate_limit_login_per_ip: int = 30
     rate_limit_login_per_email: int = 10
     rate_limit_signup_per_ip: int = 10
+    rate_limit_signup_per_email: int = 5
     rate_limit_messages_per_user: int = 60
 
     signup_grant_points: int = 1

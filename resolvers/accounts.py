@@ -67,6 +67,7 @@ async def sign_up(context: Context, email: str, password: str, display_name: str
     display_name = validation.text(display_name, "displayName", min_length=1, max_length=80)
     settings = context.settings
     await _throttle(context, f"signup:ip:{context.client_ip}", settings.rate_limit_signup_per_ip)
+    await _throttle(context, f"signup:email:{email}", settings.rate_limit_signup_per_email)
     password_hash = await context.app.passwords.hash(password)
     async with context.db.transaction() as session:
         user = User(email=email, password_hash=password_hash, display_name=display_name)

@@ -57,6 +57,7 @@ def make_settings(database_url: str, redis_url: str | None, **overrides: Any) ->
         "argon2_time_cost": 2,
         "rate_limit_login_per_ip": 10_000,
         "rate_limit_signup_per_ip": 10_000,
+        "rate_limit_signup_per_email": 10_000,
         "rate_limit_login_per_email": 10_000,
         "rate_limit_messages_per_user": 10_000,
     }

@@ -110,9 +110,7 @@ async def test_forged_and_none_alg_tokens_are_refused(client: GraphQLClient) -> 
     none_alg = f"{_b64({'alg': 'none', 'typ': 'at+jwt'})}.{_b64(claims)}."
     for token in (forged, none_alg, "garbage", "a.b.c"):
         assert await client.error_code(ME, token=token) == "UNAUTHENTICATED", token
-    response = await client.http.post(
-        "/graphql", json={"query": ME}, headers={"Authorization": "Basic abc"}
-    )
+    response = await client.http.post("/graphql", json={"query": ME}, headers={"Authorization": "Basic abc"})
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
@@ -138,9 +136,7 @@ async def test_update_profile(client: GraphQLClient) -> None:
         "specializations": [],
     }
     for bad in ({"timezone": "Mars/Olympus"}, {"displayName": "x" * 81}, {"bio": "b" * 2001}):
-        assert await client.error_code(query, {"input": bad}, token=member.access_token) == (
-            "BAD_USER_INPUT"
-        )
+        assert await client.error_code(query, {"input": bad}, token=member.access_token) == ("BAD_USER_INPUT")
     assert await client.error_code(query, {"input": {"bio": "x"}}) == "UNAUTHENTICATED"
 
 
@@ -162,15 +158,11 @@ async def test_node_query_resolves_users(client: GraphQLClient) -> None:
     assert await client.error_code(query, {"id": "not-base64!"}) == "BAD_USER_INPUT"
 
 
-async def test_sign_up_is_audited_and_grants_points(
-    client: GraphQLClient, db_session: AsyncSession
-) -> None:
+async def test_sign_up_is_audited_and_grants_points(client: GraphQLClient, db_session: AsyncSession) -> None:
     member = await client.sign_up("ivy")
     user_id = db_id(member.id)
     audited = await db_session.scalar(
-        select(func.count()).where(
-            AuditEntry.action == "auth.sign_up", AuditEntry.actor_id == user_id
-        )
+        select(func.count()).where(AuditEntry.action == "auth.sign_up", AuditEntry.actor_id == user_id)
     )
     assert audited == 1
     ledger_sum = await db_session.scalar(
@@ -188,3 +180,20 @@ async def test_concurrent_refresh_with_one_token_cannot_both_succeed(
     )
     successes = [r for r in results if not r.get("errors")]
     assert len(successes) <= 1
+
+
+async def test_weak_hash_is_upgraded_on_login(client: GraphQLClient, db_session: AsyncSession) -> None:
+    from argon2 import PasswordHasher
+
+    member = await client.sign_up("kim")
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(member.password)
+    await db_session.execute(
+        text("UPDATE users SET password_hash = :h WHERE id = :id"), {"h": weak, "id": db_id(member.id)}
+    )
+    await db_session.commit()
+    await client.data(LOG_IN, {"email": member.email, "password": member.password})
+    upgraded = await db_session.scalar(
+        text("SELECT password_hash FROM users WHERE id = :id"), {"id": db_id(member.id)}
+    )
+    assert upgraded != weak
+    assert upgraded.startswith("$argon2id$v=19$m=19456,t=2,p=1$")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.process import running_server
+from tests.process import ROOT, running_server
 
 ROUND_TRIP_SIGN_UP = """mutation { signUp(input: {email: "round@example.com", password: "a long password",
   displayName: "Round Trip"}) { accessToken refreshToken user { id } } }"""
@@ -49,6 +51,18 @@ def test_embedded_default_round_trip_and_clean_shutdown(tmp_path: Path) -> None:
         assert page.status_code == 200
         assert "graphiql" in page.text.lower()
         assert (data_dir / "secret_key").exists()
+        # A second command in the same data dir shares the embedded database while serve runs.
+        promoted = subprocess.run(
+            [sys.executable, "-m", "app.cli", "set-role", "round@example.com", "ADMIN"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+        role = _gql(base, "{ me { role } }", token=logged_in["accessToken"])["me"]["role"]
+        assert role == "ADMIN"
         assert _postgres_processes(data_dir)
     # The data survives a restart, and no postgres is left behind after each stop.
     assert not _postgres_processes(data_dir)
