@@ -60,7 +60,7 @@ class Specialization(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "specializations"
     __table_args__ = (
         CheckConstraint("char_length(name) BETWEEN 1 AND 80", name="name_length"),
-        Index("uq_specializations_lower_name", func.lower("name"), unique=True),
+        Index("uq_specializations_lower_name", func.lower(text("name")), unique=True),
     )
 
     name: Mapped[str] = mapped_column(Text)
