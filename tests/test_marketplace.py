@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -12,11 +13,13 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.clock import Clock
+from app.context import AppState
 from db.models import Interview, PointsEntry, Slot
 from schema.ids import to_global_id
 from tests.helpers import GraphQLClient, db_id
 from tests.marketplace_support import (
     BOOK_SLOT,
+    CANCEL,
     CREATE_SLOT,
     INTERVIEW,
     MY_INTERVIEWS,
@@ -152,12 +155,6 @@ async def test_open_slots_filters_and_pagination(
 async def test_book_slot_spends_and_reveals_link_to_candidate(
     client: GraphQLClient, db_session: AsyncSession, clock: Clock
 ) -> None:
-    host, candidate, stranger = (
-        (await client.sign_up(n) for n in ("host", "cand", "stranger")).__aiter__(),
-        None,
-        None,
-    )
-    del host, candidate, stranger
     host, candidate, stranger = [await client.sign_up(n) for n in ("host", "cand", "stranger")]
     spec = await new_specialization(db_session)
     slot_id = await publish(client, host, spec, tomorrow(clock))
@@ -310,3 +307,24 @@ async def test_interview_id_of_another_type_is_not_found(client: GraphQLClient) 
     member = await client.sign_up("m")
     query = "query($id: ID!) { interview(id: $id) { id } }"
     assert await client.error_code(query, {"id": member.id}, token=member.access_token) == "NOT_FOUND"
+
+
+async def test_slot_and_interview_changes_are_published_after_commit(
+    client: GraphQLClient, db_session: AsyncSession, app_state: AppState, clock: Clock
+) -> None:
+    host, candidate = await client.sign_up("host"), await client.sign_up("cand")
+    spec = await new_specialization(db_session)
+    prefix = app_state.settings.redis_prefix
+    async with app_state.hub.subscribe(f"{prefix}slots") as board:
+        slot_id = await publish(client, host, spec, tomorrow(clock))
+        published = await asyncio.wait_for(anext(board), 5)
+        assert published == {"kind": "PUBLISHED", "slot_id": db_id(slot_id)}
+        refused = await client.execute(
+            CREATE_SLOT, {"input": slot_input(spec, tomorrow(clock))}, token=host.access_token
+        )
+        assert refused["errors"]  # a rolled-back change publishes nothing
+        interview = await book(client, candidate, slot_id)
+        assert await asyncio.wait_for(anext(board), 5) == {"kind": "BOOKED", "slot_id": db_id(slot_id)}
+    async with app_state.hub.subscribe(f"{prefix}interview:{db_id(interview['id'])}") as updates:
+        await client.data(CANCEL, {"id": interview["id"]}, token=candidate.access_token)
+        assert await asyncio.wait_for(anext(updates), 5) == {"interview_id": db_id(interview["id"])}
