@@ -1,0 +1,335 @@
+"""Benchmark: our GraphQL server vs PostGraphile v4 on one freshly seeded PostgreSQL database.
+
+    .venv/bin/python bench/run.py [--duration 10] [--concurrency 32] [--workers 1,2] [--write-docs]
+
+Creates `mi_bench` (dropped first), migrates and seeds it, starts `mockinterview serve` with production
+settings, drives it with wrk from a separate process, counts SQL statements per request through a
+protocol-counting proxy, then does the same reads against PostGraphile v4 and prints the ratios.
+Everything listens on and talks to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import scenarios  # noqa: E402
+from bench.load import Result, run_wrk, write_script  # noqa: E402
+from bench.pgcount import CountingProxy  # noqa: E402
+from bench.procs import free_port, start_postgraphile, start_server  # noqa: E402
+from bench.seed import PASSWORD, seed  # noqa: E402
+
+WORK = ROOT / "bench" / ".work"
+ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+DB = "mi_bench"
+DSN = f"postgresql://postgres@127.0.0.1:5432/{DB}"
+VENV_BIN = Path(sys.executable).parent
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+async def recreate_database() -> None:
+    conn = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {DB}")
+    finally:
+        await conn.close()
+
+
+def mockinterview(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(VENV_BIN / "mockinterview"), *args],
+        env=env,
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def server_env(database_url: str, secret: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_", "REDIS_", "TEST_", "PROMETHEUS_"))
+    }
+    env.update(
+        APP_ENV="production",
+        SECRET_KEY=secret,
+        DATABASE_URL=database_url,
+        LOG_LEVEL="warning",
+        DATA_DIR=str(WORK / "data"),
+    )
+    return env
+
+
+async def login_all(base: str, emails: list[str]) -> list[str]:
+    """Access tokens via logIn, paced under the per-IP login limit (30/min)."""
+    tokens = []
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for email in emails:
+            r = await client.post("/graphql", json=scenarios.login_body(email, PASSWORD))
+            data = r.json()
+            if data.get("errors"):
+                raise RuntimeError(f"logIn failed for {email}: {data['errors']}")
+            tokens.append(data["data"]["logIn"]["accessToken"])
+    return tokens
+
+
+async def check_ledger() -> dict[str, int]:
+    conn = await asyncpg.connect(DSN)
+    try:
+        mismatched = await conn.fetchval(
+            "SELECT count(*) FROM users u WHERE u.points_balance <> "
+            "coalesce((SELECT sum(amount) FROM points_ledger l WHERE l.user_id = u.id), 0)"
+        )
+        double = await conn.fetchval(
+            "SELECT count(*) FROM (SELECT slot_id FROM interviews WHERE status <> 'CANCELLED' "
+            "GROUP BY slot_id HAVING count(*) > 1) d"
+        )
+        orphan = await conn.fetchval(
+            "SELECT count(*) FROM slots s WHERE s.status = 'BOOKED' AND NOT EXISTS "
+            "(SELECT 1 FROM interviews i WHERE i.slot_id = s.id AND i.status <> 'CANCELLED')"
+        )
+        spends = await conn.fetchval("SELECT count(*) FROM points_ledger WHERE kind = 'SPEND'")
+        return {
+            "users_ledger_mismatch": int(mismatched),
+            "slots_double_booked": int(double),
+            "booked_slots_without_interview": int(orphan),
+            "spend_entries": int(spends),
+        }
+    finally:
+        await conn.close()
+
+
+async def count_statements(
+    proxy: CountingProxy, base: str, bodies: list[dict[str, object]], tokens: list[str], n: int
+) -> dict[str, object]:
+    """Statements per request (data, transaction control) over `n` sequential requests after warm-up."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+
+        async def one(i: int) -> None:
+            headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"} if tokens else {}
+            r = await client.post("/graphql", json=bodies[i % len(bodies)], headers=headers)
+            r.raise_for_status()
+
+        for i in range(5):
+            await one(i)
+        proxy.counts.reset()
+        for i in range(n):
+            await one(i)
+    top = sorted(proxy.counts.texts.items(), key=lambda kv: -kv[1])[:10]
+    return {
+        "data": proxy.counts.data / n,
+        "tx": proxy.counts.tx / n,
+        "statements": {text: round(count / n, 2) for text, count in top},
+    }
+
+
+async def measure(
+    name: str, url: str, bodies: list[dict[str, object]], tokens: list[str], args: argparse.Namespace
+) -> Result:
+    script = write_script(WORK / f"{name}.lua", bodies, tokens, "/graphql")
+    res = await run_wrk(url, script, duration=args.duration, concurrency=args.concurrency)
+    log(
+        f"{name}: {res.rps:.0f} req/s p50 {res.p50_ms:.1f} ms p99 {res.p99_ms:.1f} ms "
+        f"ok {res.ok} errors {res.graphql_errors} conflicts {res.conflicts} non-200 {res.non_200}"
+    )
+    return res
+
+
+async def ours(args: argparse.Namespace, sdl: str, seeded: scenarios.SeedInfo, results: dict) -> None:  # type: ignore[type-arg]
+    secret = secrets.token_urlsafe(36)[:48]
+    has_messages = scenarios.interview_has_messages(sdl)
+    send = scenarios.send_message_shape(sdl)
+    tokens: list[str] = []
+    for workers in args.workers:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        async with start_server(ROOT, VENV_BIN, server_env(DSN, secret), port, workers, WORK) as _srv:
+            if not tokens:
+                tokens = await login_all(base, seeded.emails)
+                log(f"logged in {len(tokens)} members")
+            key = f"ours_w{workers}"
+            r: dict[str, object] = {}
+            r["board"] = (
+                await measure(f"{key}_board", base + "/graphql", [scenarios.board_body()], [], args)
+            ).row()
+            r["my_interviews"] = (
+                await measure(
+                    f"{key}_mine", base + "/graphql", [scenarios.mine_body(has_messages)], tokens, args
+                )
+            ).row()
+            if send is not None:
+                bodies = [scenarios.send_body(send, iid) for iid in seeded.interview_ids[:200]]
+                r["send_message"] = (
+                    await measure(f"{key}_send", base + "/graphql", bodies, tokens, args)
+                ).row()
+            batch = seeded.next_contention_batch(20)
+            before = await check_ledger()
+            bodies = [scenarios.book_body(sid) for sid in batch]
+            book = (await measure(f"{key}_book", base + "/graphql", bodies, tokens, args)).row()
+            after = await check_ledger()
+            book["contended_slots"] = len(batch)
+            book["new_spend_entries"] = after["spend_entries"] - before["spend_entries"]
+            book["integrity_after"] = after
+            r["book_slot"] = book
+            results[key] = r
+    # Statement counts: one more single-worker server whose database connections go through the proxy.
+    proxy = CountingProxy("127.0.0.1", 5432)
+    pport = await proxy.start()
+    try:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = server_env(f"postgresql://postgres@127.0.0.1:{pport}/{DB}", secret)
+        async with start_server(ROOT, VENV_BIN, env, port, 1, WORK):
+            sql: dict[str, object] = {}
+            sql["board"] = await count_statements(proxy, base, [scenarios.board_body()], [], 50)
+            sql["board_first_5"] = await count_statements(proxy, base, [scenarios.board_body(5)], [], 50)
+            sql["my_interviews"] = await count_statements(
+                proxy, base, [scenarios.mine_body(has_messages)], tokens, 50
+            )
+            sql["my_interviews_first_5"] = await count_statements(
+                proxy, base, [scenarios.mine_body(has_messages, 5)], tokens, 50
+            )
+            if send is not None:
+                bodies = [scenarios.send_body(send, iid) for iid in seeded.interview_ids[200:260]]
+                sql["send_message"] = await count_statements(proxy, base, bodies, tokens, 20)
+            batch = seeded.next_contention_batch(40)
+            bodies = [scenarios.book_body(sid) for sid in batch]
+            sql["book_slot_mixed"] = await count_statements(proxy, base, bodies, tokens, 30)
+            results["ours_sql"] = sql
+            log("SQL per request: " + json.dumps({k: (v["data"], v["tx"]) for k, v in sql.items()}))
+    finally:
+        await proxy.stop()
+
+
+async def postgraphile(
+    args: argparse.Namespace, seeded: scenarios.SeedInfo, with_messages: bool, results: dict
+) -> None:  # type: ignore[type-arg]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    async with start_postgraphile(WORK, DSN, port) as pg:
+        names = await scenarios.postgraphile_names(base)
+        log(f"PostGraphile schema names: {names}")
+        board = scenarios.pg_board_body(names)
+        mine = [scenarios.pg_mine_body(names, uid, with_messages) for uid in seeded.member_ids]
+        r: dict[str, object] = {}
+        r["board"] = (await measure("pg_board", base + "/graphql", [board], [], args)).row()
+        r["my_interviews"] = (await measure("pg_mine", base + "/graphql", mine, [], args)).row()
+        results["postgraphile"] = r
+        results["postgraphile_version"] = pg.version
+    proxy = CountingProxy("127.0.0.1", 5432)
+    pport = await proxy.start()
+    try:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        async with start_postgraphile(WORK, f"postgres://postgres@127.0.0.1:{pport}/{DB}", port):
+            sql = {
+                "board": await count_statements(proxy, base, [board], [], 50),
+                "my_interviews": await count_statements(proxy, base, mine, [], 50),
+            }
+            results["postgraphile_sql"] = sql
+            log(
+                "PostGraphile SQL per request: "
+                + json.dumps({k: (v["data"], v["tx"]) for k, v in sql.items()})
+            )
+    finally:
+        await proxy.stop()
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    WORK.mkdir(parents=True, exist_ok=True)
+    results: dict[str, object] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": scenarios.machine_info(),
+        "command": " ".join([".venv/bin/python", "bench/run.py", *sys.argv[1:]]),
+        "duration_s": args.duration,
+        "concurrency": args.concurrency,
+        "python": platform.python_version(),
+    }
+    log("recreating database mi_bench")
+    await recreate_database()
+    env = server_env(DSN, secrets.token_urlsafe(36))
+    done = mockinterview("migrate", env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"migrate failed: {done.stderr[-2000:]}")
+    seed_demo = (ROOT / "app" / "seed.py").exists()
+    if seed_demo:
+        log("mockinterview seed-demo")
+        done = mockinterview("seed-demo", env=env)
+        results["seed_demo"] = done.returncode == 0
+        if done.returncode != 0:
+            log(f"seed-demo failed (continuing with bench rows only): {done.stderr[-500:]}")
+    else:
+        results["seed_demo"] = "absent"
+    log("seeding bench rows (COPY)")
+    raw = await seed(DSN)
+    seeded = scenarios.SeedInfo(raw)
+    results["rows"] = await scenarios.row_counts(DSN)
+    log(f"rows: {results['rows']}")
+    sdl = mockinterview("export-schema", env=env).stdout
+    results["schema_has"] = {
+        "Interview.messages": scenarios.interview_has_messages(sdl),
+        "sendMessage": scenarios.send_message_shape(sdl) is not None,
+    }
+    await ours(args, sdl, seeded, results)
+    if not args.skip_postgraphile:
+        await postgraphile(args, seeded, scenarios.interview_has_messages(sdl), results)
+    out = WORK / "results.json"
+    out.write_text(json.dumps(results, indent=2, default=str))
+    table = scenarios.table(results, args.workers)
+    print(table)
+    if args.write_docs:
+        scenarios.write_docs(ROOT / "docs" / "performance.md", results, table)
+        log("wrote docs/performance.md results block")
+    log(f"results in {out}")
+    return 0
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario (default 10)")
+    parser.add_argument("--concurrency", type=int, default=32, help="open connections (default 32)")
+    parser.add_argument(
+        "--workers", default="1,2", help="comma-separated worker counts to measure (default 1,2)"
+    )
+    parser.add_argument("--skip-postgraphile", action="store_true")
+    parser.add_argument("--write-docs", action="store_true", help="replace the results block in docs")
+    args = parser.parse_args()
+    # A SIGTERM unwinds like Ctrl-C, so the context managers stop the server and PostGraphile.
+    signal.signal(signal.SIGTERM, _interrupt)
+    args.workers = [int(w) for w in str(args.workers).split(",") if w]
+    if not (1 <= args.duration <= 120):
+        parser.error("--duration must be 1-120 seconds")
+    return asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,269 @@
+"""GraphQL bodies of the scenarios (ours and PostGraphile's), schema probing and the report."""
+
+from __future__ import annotations
+
+import base64
+import os
+import platform
+import re
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench.seed import Seeded
+
+Body = dict[str, object]
+DOCS_BEGIN = "<!-- bench:results:begin -->"
+DOCS_END = "<!-- bench:results:end -->"
+
+
+def gid(type_name: str, key: int) -> str:
+    return base64.b64encode(f"{type_name}:{key}".encode()).decode()
+
+
+class SeedInfo:
+    def __init__(self, seeded: Seeded) -> None:
+        self.member_ids = seeded.member_ids
+        self.emails = seeded.emails
+        self.interview_ids = seeded.interview_ids
+        self._contention = list(seeded.contention_slot_ids)
+
+    def next_contention_batch(self, n: int) -> list[int]:
+        batch, self._contention = self._contention[:n], self._contention[n:]
+        return batch
+
+
+def login_body(email: str, password: str) -> Body:
+    return {
+        "query": "mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }",
+        "variables": {"i": {"email": email, "password": password}},
+    }
+
+
+def board_body(first: int = 20) -> Body:
+    return {
+        "query": "query Board($first: Int) { openSlots(first: $first) { edges { node { id startsAt "
+        "durationMinutes host { displayName } specialization { name } } } } }",
+        "variables": {"first": first},
+    }
+
+
+def mine_body(with_messages: bool, first: int = 20) -> Body:
+    messages = " messages(first: 5) { edges { node { id body createdAt } } }" if with_messages else ""
+    return {
+        "query": "query Mine($first: Int) { myInterviews(first: $first) { edges { node { id status startsAt "
+        "interviewer { displayName } candidate { displayName } specialization { name }"
+        f"{messages} }} }} }} }}",
+        "variables": {"first": first},
+    }
+
+
+def book_body(slot_id: int) -> Body:
+    return {
+        "query": "mutation Book($s: ID!) { bookSlot(slotId: $s) { id status } }",
+        "variables": {"s": gid("Slot", slot_id)},
+    }
+
+
+def _type_block(sdl: str, name: str) -> str:
+    match = re.search(r"^type " + name + r"\b[^{]*\{(.*?)^\}", sdl, re.M | re.S)
+    return match.group(1) if match else ""
+
+
+def interview_has_messages(sdl: str) -> bool:
+    return re.search(r"^\s+messages\(", _type_block(sdl, "Interview"), re.M) is not None
+
+
+def send_message_shape(sdl: str) -> str | None:
+    """The argument list of Mutation.sendMessage, or None when the field does not exist yet."""
+    match = re.search(r"^\s+sendMessage\(([^)]*)\)", _type_block(sdl, "Mutation"), re.M | re.S)
+    return match.group(1) if match else None
+
+
+def send_body(shape: str, interview_id: int) -> Body:
+    iid = gid("Interview", interview_id)
+    text = "Bench message: how did the system design part go?"
+    if "input:" in shape:
+        input_type = re.search(r"input:\s*(\w+)", shape)
+        name = input_type.group(1) if input_type else "SendMessageInput"
+        return {
+            "query": f"mutation Send($i: {name}!) {{ sendMessage(input: $i) {{ __typename }} }}",
+            "variables": {"i": {"interviewId": iid, "body": text}},
+        }
+    return {
+        "query": "mutation Send($i: ID!, $b: String!) "
+        "{ sendMessage(interviewId: $i, body: $b) { __typename } }",
+        "variables": {"i": iid, "b": text},
+    }
+
+
+async def postgraphile_names(base: str) -> dict[str, str]:
+    """Field names PostGraphile generated (they depend on the inflector); checked by introspection."""
+    q = '{ __schema { queryType { fields { name } } } __type(name: "Interview") { fields { name } } }'
+    async with httpx.AsyncClient(timeout=10) as client:
+        data = (await client.post(base + "/graphql", json={"query": q})).json()["data"]
+    query_fields = {f["name"] for f in data["__schema"]["queryType"]["fields"]}
+    interview = {f["name"] for f in data["__type"]["fields"]}
+    simple = "slots" in query_fields
+    return {
+        "slots": "slots" if simple else "allSlots",
+        "interviews": "interviews" if simple else "allInterviews",
+        "host": "host" if simple else "userByHostId",
+        "spec": "specialization" if simple else "specializationBySpecializationId",
+        "interviewer": "interviewer" if "interviewer" in interview else "userByInterviewerId",
+        "candidate": "candidate" if "candidate" in interview else "userByCandidateId",
+        "messages": "messages" if "messages" in interview else "messagesByInterviewId",
+    }
+
+
+def pg_board_body(n: dict[str, str], first: int = 20) -> Body:
+    # Same rows as openSlots: OPEN, starting after now, soonest first. A condition cannot say
+    # "starts in the future"; every seeded OPEN slot is in the future, so the rows are equal.
+    return {
+        "query": f'{{ {n["slots"]}(first: {first}, condition: {{status: "OPEN"}}, '
+        f"orderBy: [STARTS_AT_ASC, ID_ASC]) {{ nodes {{ nodeId startsAt durationMinutes "
+        f"{n['host']} {{ displayName }} {n['spec']} {{ name }} }} }} }}"
+    }
+
+
+def pg_mine_body(n: dict[str, str], user_id: int, with_messages: bool, first: int = 20) -> Body:
+    # PostGraphile has no viewer: the member is a condition, and only the candidate role (an OR needs
+    # the filter plugin). Our myInterviews covers both roles, so this query is the lighter one.
+    # `nodeId` is PostGraphile's global ID, the counterpart of our `id`.
+    messages = (
+        f"{n['messages']}(first: 5, orderBy: ID_DESC) {{ nodes {{ nodeId body createdAt }} }}"
+        if with_messages
+        else ""
+    )
+    return {
+        "query": f'{{ {n["interviews"]}(first: {first}, condition: {{candidateId: "{user_id}"}}, '
+        f"orderBy: [STARTS_AT_DESC, ID_DESC]) {{ nodes {{ nodeId status startsAt "
+        f"{n['interviewer']} {{ displayName }} {n['candidate']} {{ displayName }} {n['spec']} {{ name }} "
+        f"{messages} }} }} }}"
+    }
+
+
+async def row_counts(dsn: str) -> dict[str, int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        out = {}
+        for table in ("users", "specializations", "slots", "interviews", "messages", "points_ledger"):
+            out[table] = int(await conn.fetchval(f"SELECT count(*) FROM {table}"))  # noqa: S608
+        out["open_future_slots"] = int(
+            await conn.fetchval("SELECT count(*) FROM slots WHERE status = 'OPEN' AND starts_at > now()")
+        )
+        return out
+    finally:
+        await conn.close()
+
+
+def machine_info() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kib // 1024 // 1024} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{os.cpu_count()} vCPU {cpu}{mem}, {platform.system()} {platform.release()}"
+
+
+def _fmt(r: dict[str, Any] | None) -> tuple[str, str, str]:
+    if not r:
+        return "-", "-", "-"
+    return f"{r['rps']:.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}"
+
+
+def _sql(results: dict[str, Any], key: str, scenario: str) -> str:
+    c = (results.get(key) or {}).get(scenario)
+    return f"{c['data']:.1f} + {c['tx']:.1f} tx" if c else "-"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}x" if a and b else "-"
+
+
+def table(results: dict[str, Any], workers: list[int]) -> str:
+    """Markdown tables: every scenario, then ours vs PostGraphile for the reads."""
+    lines = [
+        "| server | scenario | req/s | p50 ms | p99 ms | ok | errors | conflicts | SQL/request |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    servers = [(f"ours, {w} worker{'s' if w > 1 else ''}", f"ours_w{w}", "ours_sql") for w in workers]
+    servers.append(
+        (f"PostGraphile {results.get('postgraphile_version', '')}", "postgraphile", "postgraphile_sql")
+    )
+    for label, key, sql_key in servers:
+        for scenario, r in (results.get(key) or {}).items():
+            rps, p50, p99 = _fmt(r)
+            sql_name = "book_slot_mixed" if scenario == "book_slot" else scenario
+            lines.append(
+                f"| {label} | {scenario} | {rps} | {p50} | {p99} | {r['ok']} "
+                f"| {r['graphql_errors'] + r['non_200']}"
+                f" | {r['conflicts']} | {_sql(results, sql_key, sql_name)} |"
+            )
+    pg = results.get("postgraphile") or {}
+    if pg:
+        lines += [
+            "",
+            "| read | ours (workers) | req/s ratio | p50 ratio | p99 ratio |",
+            "|---|---|---:|---:|---:|",
+        ]
+        for w in workers:
+            mine = results.get(f"ours_w{w}") or {}
+            for scenario in ("board", "my_interviews"):
+                a, b = mine.get(scenario), pg.get(scenario)
+                if a and b:
+                    lines.append(
+                        f"| {scenario} | {w} | {_ratio(a['rps'], b['rps'])} "
+                        f"| {_ratio(a['p50_ms'], b['p50_ms'])}"
+                        f" | {_ratio(a['p99_ms'], b['p99_ms'])} |"
+                    )
+    return "\n".join(lines)
+
+
+def write_docs(path: Path, results: dict[str, Any], table_md: str) -> None:
+    """Replace the block between the result markers in docs/performance.md (created if missing)."""
+    block = "\n".join(
+        [
+            DOCS_BEGIN,
+            f"Measured {results['date']} on {results['machine']} (Python {results['python']}),",
+            f"`{results['command']}` — {results['duration_s']} s per scenario, "
+            f"{results['concurrency']} connections, wrk with 1 thread.",
+            f"Rows: {results.get('rows')}.",
+            "",
+            table_md,
+            "",
+            f"Integrity after the bookSlot runs: {_integrity(results)}.",
+            DOCS_END,
+        ]
+    )
+    text = path.read_text() if path.exists() else f"# Performance\n\n{DOCS_BEGIN}\n{DOCS_END}\n"
+    if DOCS_BEGIN in text and DOCS_END in text:
+        head, rest = text.split(DOCS_BEGIN, 1)
+        text = head + block + rest.split(DOCS_END, 1)[1]
+    else:
+        text += "\n" + block + "\n"
+    path.write_text(text)
+
+
+def _integrity(results: dict[str, Any]) -> str:
+    parts = []
+    for key, value in results.items():
+        if key.startswith("ours_w") and isinstance(value, dict) and "book_slot" in value:
+            b = value["book_slot"]
+            parts.append(
+                f"{key}: {b['contended_slots']} contended slots, {b['ok']} successful bookings, "
+                f"{b['new_spend_entries']} SPEND entries, {b['conflicts']} conflicts, "
+                f"checks {b['integrity_after']}"
+            )
+    return "; ".join(parts) or "n/a"
