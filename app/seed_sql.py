@@ -103,7 +103,8 @@ SLOTS = """
 INSERT INTO slots (host_id, specialization_id, starts_at, ends_at, duration_minutes, video_link, title,
                    description, status, created_at)
 SELECT host_id, spec_id, starts_at, ends_at, duration, 'https://meet.example.com/demo-' || j,
-  ($1::text[])[1 + j % cardinality($1::text[])], ($2::text[])[1 + j % cardinality($2::text[])],
+  ($1::text[])[1 + abs(hashint4(j) / 7) % cardinality($1::text[])],
+  ($2::text[])[1 + abs(hashint4(j) / 11) % cardinality($2::text[])],
   slot_status, slot_created
 FROM demo_plan ORDER BY starts_at, j
 """
@@ -219,19 +220,26 @@ ORDER BY 4, iv.id
 """
 NOTIFICATIONS = """
 INSERT INTO notifications (user_id, kind, payload, read_at, created_at)
-SELECT user_id, kind, jsonb_build_object('interviewId', interview_id),
-  CASE WHEN at < now() - interval '2 days' THEN at + interval '1 hour' END, at
+SELECT n.user_id, n.kind,
+  jsonb_build_object(
+    'interviewId', encode(convert_to('Interview:' || n.interview_id, 'UTF8'), 'base64'),
+    'startsAt', to_jsonb(i.starts_at)
+  ),
+  CASE WHEN n.at < now() - interval '2 days' THEN n.at + interval '1 hour' END, n.at
 FROM (
-  SELECT interviewer_id AS user_id, 'INTERVIEW_BOOKED' AS kind, id AS interview_id, created_at AS at
-  FROM demo_iv
+  SELECT interviewer_id AS user_id, 'BOOKED' AS kind, id AS interview_id, created_at AS at FROM demo_iv
   UNION ALL
   SELECT CASE WHEN cancelled_by_id = candidate_id THEN interviewer_id ELSE candidate_id END,
-         'INTERVIEW_CANCELLED', id, cancelled_at FROM demo_iv WHERE status = 'CANCELLED'
+         'CANCELLED', id, cancelled_at FROM demo_iv WHERE status = 'CANCELLED'
   UNION ALL
-  SELECT unnest(ARRAY[interviewer_id, candidate_id]), 'INTERVIEW_REMINDER', id, reminder_sent_at
+  SELECT unnest(ARRAY[interviewer_id, candidate_id]), 'REMINDER', id, reminder_sent_at
   FROM demo_iv WHERE reminder_sent_at IS NOT NULL
   UNION ALL
   SELECT f.subject_id, 'FEEDBACK_RECEIVED', f.interview_id, f.created_at
   FROM feedback f JOIN demo_iv i ON i.id = f.interview_id
-) n ORDER BY at, user_id
+  UNION ALL
+  SELECT unnest(ARRAY[r.reporter_id, r.accused_id]), 'NO_SHOW_RESOLVED', r.interview_id, r.resolved_at
+  FROM no_show_reports r JOIN demo_iv i ON i.id = r.interview_id WHERE r.resolved_at IS NOT NULL
+) n JOIN demo_iv i ON i.id = n.interview_id
+ORDER BY n.at, n.user_id
 """
