@@ -15,6 +15,7 @@ from pathlib import Path
 LUA = r"""
 local bodies = {BODIES}
 local tokens = {TOKENS}
+local paired = {PAIRED}
 local threads = {}
 local counter = 1
 
@@ -25,22 +26,31 @@ end
 
 function init(args)
   ok, gerr, conflict, bad = 0, 0, 0, 0
+  sample = ""
   math.randomseed(os.time() * 100 + tid)
 end
 
 function request()
   local headers = {["Content-Type"] = "application/json"}
+  local i = math.random(#bodies)
   if #tokens > 0 then
-    headers["Authorization"] = "Bearer " .. tokens[math.random(#tokens)]
+    -- paired: body i belongs to token i (e.g. a message in an interview the member takes part in)
+    headers["Authorization"] = "Bearer " .. tokens[paired and i or math.random(#tokens)]
   end
-  return wrk.format("POST", "{PATH}", headers, bodies[math.random(#bodies)])
+  return wrk.format("POST", "{PATH}", headers, bodies[i])
 end
 
 function response(status, headers, body)
   if status ~= 200 then
     bad = bad + 1
+    if sample == "" then sample = status .. " " .. string.sub(body, 1, 200) end
   elseif string.find(body, '"errors"', 1, true) then
-    if string.find(body, 'CONFLICT', 1, true) then conflict = conflict + 1 else gerr = gerr + 1 end
+    if string.find(body, 'CONFLICT', 1, true) then
+      conflict = conflict + 1
+    else
+      gerr = gerr + 1
+      if sample == "" then sample = string.sub(body, 1, 200) end
+    end
   else
     ok = ok + 1
   end
@@ -49,6 +59,8 @@ end
 function done(summary, latency, requests)
   local t = {ok = 0, gerr = 0, conflict = 0, bad = 0}
   for _, th in ipairs(threads) do
+    local s = th:get("sample")
+    if s ~= nil and s ~= "" then io.write("BENCH_SAMPLE " .. s .. "\n") end
     t.ok = t.ok + th:get("ok"); t.gerr = t.gerr + th:get("gerr")
     t.conflict = t.conflict + th:get("conflict"); t.bad = t.bad + th:get("bad")
   end
@@ -75,6 +87,8 @@ class Result:
     conflicts: int
     non_200: int
     socket_errors: int
+    error_sample: str = ""
+    load1: float = 0.0
 
     def row(self) -> dict[str, float | int]:
         return self.__dict__.copy()
@@ -85,11 +99,15 @@ def _lua_list(items: list[str]) -> str:
     return "{" + ",".join(f"[==[{item}]==]" for item in items) + "}"
 
 
-def write_script(path: Path, bodies: list[dict[str, object]], tokens: list[str], url_path: str) -> Path:
+def write_script(
+    path: Path, bodies: list[dict[str, object]], tokens: list[str], url_path: str, *, paired: bool = False
+) -> Path:
+    assert not paired or len(bodies) == len(tokens)
     text = (
         LUA.replace("{BODIES}", _lua_list([json.dumps(b, separators=(",", ":")) for b in bodies]))
         .replace("{TOKENS}", _lua_list(tokens))
         .replace("{PATH}", url_path)
+        .replace("{PAIRED}", "true" if paired else "false")
     )
     path.write_text(text)
     return path
@@ -136,4 +154,5 @@ async def run_wrk(url: str, script: Path, *, duration: int, concurrency: int, th
         conflicts=d["conflicts"],
         non_200=d["non_200"],
         socket_errors=d["socket_errors"],
+        error_sample=next((ln[13:] for ln in text.splitlines() if ln.startswith("BENCH_SAMPLE ")), ""),
     )

@@ -29,6 +29,7 @@ class SeedInfo:
         self.emails = seeded.emails
         self.interview_ids = seeded.interview_ids
         self._contention = list(seeded.contention_slot_ids)
+        self.participations = seeded.participations
 
     def next_contention_batch(self, n: int) -> list[int]:
         batch, self._contention = self._contention[:n], self._contention[n:]
@@ -133,7 +134,7 @@ def pg_mine_body(n: dict[str, str], user_id: int, with_messages: bool, first: in
     # the filter plugin). Our myInterviews covers both roles, so this query is the lighter one.
     # `nodeId` is PostGraphile's global ID, the counterpart of our `id`.
     messages = (
-        f"{n['messages']}(first: 5, orderBy: ID_DESC) {{ nodes {{ nodeId body createdAt }} }}"
+        f"{n['messages']}(first: 5, orderBy: ID_ASC) {{ nodes {{ nodeId body createdAt }} }}"
         if with_messages
         else ""
     )
@@ -195,8 +196,8 @@ def _ratio(a: float | None, b: float | None) -> str:
 def table(results: dict[str, Any], workers: list[int]) -> str:
     """Markdown tables: every scenario, then ours vs PostGraphile for the reads."""
     lines = [
-        "| server | scenario | req/s | p50 ms | p99 ms | ok | errors | conflicts | SQL/request |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| server | scenario | req/s | p50 ms | p99 ms | ok | errors | conflicts | SQL/request | load1 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     servers = [(f"ours, {w} worker{'s' if w > 1 else ''}", f"ours_w{w}", "ours_sql") for w in workers]
     servers.append(
@@ -209,7 +210,7 @@ def table(results: dict[str, Any], workers: list[int]) -> str:
             lines.append(
                 f"| {label} | {scenario} | {rps} | {p50} | {p99} | {r['ok']} "
                 f"| {r['graphql_errors'] + r['non_200']}"
-                f" | {r['conflicts']} | {_sql(results, sql_key, sql_name)} |"
+                f" | {r['conflicts']} | {_sql(results, sql_key, sql_name)} | {r.get('load1', '-')} |"
             )
     pg = results.get("postgraphile") or {}
     if pg:

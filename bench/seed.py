@@ -22,6 +22,8 @@ class Seeded:
     emails: list[str] = field(default_factory=list)
     contention_slot_ids: list[int] = field(default_factory=list)
     interview_ids: list[int] = field(default_factory=list)
+    # (index into member_ids/emails of the candidate, interview id): who may write in which chat
+    participations: list[tuple[int, int]] = field(default_factory=list)
     specialization_id: int = 0
 
 
@@ -194,6 +196,8 @@ async def seed(
                 login_ids,
             )
             out.interview_ids = [r["id"] for r in rows]
+            index = {uid: k for k, uid in enumerate(login_ids)}
+            out.participations = [(index[r["candidate_id"]], r["id"]) for r in rows]
             msgs = []
             for r in rows:
                 for k in range(messages_per_interview):
