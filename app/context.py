@@ -107,6 +107,8 @@ class Context:
     # How the viewer authenticated: "anonymous", "password" (access token) or "api_key".
     auth_method: str = "anonymous"
     api_key_scope: str | None = None
+    # The websocket `connection_init` payload (Strawberry sets it; see app/ws_auth.py).
+    connection_params: dict[str, Any] | None = None
 
     @property
     def settings(self) -> Settings:

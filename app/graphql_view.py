@@ -11,10 +11,12 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from app.auth.tokens import InvalidToken
 from app.context import AppState, Context, Db, blocked_error
 from app.errors import Unauthenticated
+from app.ws_auth import LiveContext, authenticate_socket
 from dataloaders import Loaders
 from db.models import User
 from resolvers.api_keys import authenticate_api_key, looks_like_api_key
@@ -118,7 +120,8 @@ class GraphQLView(GraphQL[Context, None]):
         viewer, error, (method, scope) = await authenticate_with_method(
             self.app_state, db, request.headers.get("authorization"), request.headers.get("x-api-key")
         )
-        return Context(
+        context_class = LiveContext if isinstance(request, WebSocket) else Context
+        return context_class(
             app=self.app_state,
             connection=request,
             db=db,
@@ -128,3 +131,9 @@ class GraphQLView(GraphQL[Context, None]):
             auth_method=method,
             api_key_scope=scope,
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate the `connection_init` token; a bad or expired one closes with 4403."""
+        await authenticate_socket(self.app_state, context)
+        unset: UnsetType = UNSET
+        return unset

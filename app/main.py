@@ -26,11 +26,12 @@ from app.context import AppState
 from app.events import create_hub
 from app.files import file_routes
 from app.graphql_view import GraphQLView
-from app.oauth import oauth_routes
 from app.metrics import mark_process_dead, metrics_endpoint
 from app.middleware import BodySizeLimit, RequestId
+from app.oauth import oauth_routes
 from app.observability import Observability
 from app.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from app.reminders import ReminderScheduler
 from app.settings import Settings, get_settings
 from app.shutdown import GOING_AWAY, WebSocketRegistry, close_websockets_on_signal
 from db.embedded import start_embedded_postgres
@@ -81,11 +82,22 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.engine = engine
         view_holder["view"].app_state = state
         app.state.websockets = websockets
+        reminders = ReminderScheduler(
+            state.sessionmaker,
+            hub,
+            app_clock,
+            prefix=settings.redis_prefix,
+            minutes_before=settings.reminder_minutes_before,
+            interval=settings.reminder_poll_seconds,
+        )
+        if settings.reminder_scheduler_enabled:
+            reminders.start()
         try:
             with close_websockets_on_signal(websockets):
                 yield
         finally:
             # Normally done already on SIGTERM (see app.shutdown); this covers other servers.
+            await reminders.stop()
             await websockets.close_all(GOING_AWAY)
             await hub.stop()
             if redis is not None:
@@ -100,7 +112,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         allow_queries_via_get=False,
         multipart_uploads_enabled=True,  # only with GraphQL-Require-Preflight (graphql_view.py)
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
-        connection_init_wait_timeout=timedelta(seconds=10),
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         allowed_origins=tuple(settings.ws_allowed_origins or settings.cors_origins),
     )

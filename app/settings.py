@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     start_window_minutes: int = 10
     no_show_report_after_minutes: int = 10
     reminder_minutes_before: int = 15
+    reminder_poll_seconds: float = 15.0
+    reminder_scheduler_enabled: bool = True
+    ws_connection_init_timeout_seconds: float = 10.0
 
     log_format: Literal["json", "text"] | None = None
     log_level: str = "INFO"

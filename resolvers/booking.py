@@ -12,7 +12,7 @@ from app.context import Context
 from app.errors import Conflict, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Interview, Slot, User
-from resolvers import events
+from resolvers import events, notifications
 from resolvers.points import change_balance
 from resolvers.slots import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, integrity_sqlstate
 
@@ -86,6 +86,9 @@ async def book_slot(context: Context, slot_id: int) -> Interview:
                 session, viewer.id, -cost, "SPEND", reason="Booking", interview_id=interview.id
             )
         slot.status = "BOOKED"
+        await notifications.notify(
+            session, slot.host_id, "BOOKED", notifications.interview_payload(interview), context
+        )
         events.after_commit_slot(context, "BOOKED", slot.id)
         events.after_commit_interview(context, interview.id)
     forget(context.loaders.slot, slot_id)

@@ -9,7 +9,7 @@ from app.context import Context
 from app.errors import BadUserInput, Conflict, NotFound
 from dataloaders import forget
 from db.models import Feedback, Interview
-from resolvers import validation
+from resolvers import notifications, validation
 from resolvers.slots import UNIQUE_VIOLATION, integrity_sqlstate
 
 
@@ -45,6 +45,8 @@ async def submit_feedback(context: Context, interview_id: int, rating: int, comm
                 raise Conflict("You have already given feedback for this interview.") from exc
             raise
         await session.refresh(feedback)
+        payload = notifications.interview_payload(interview, rating=rating)
+        await notifications.notify(session, feedback.subject_id, "FEEDBACK_RECEIVED", payload, context)
     forget(context.loaders.interview_feedback, interview_id)
     forget(context.loaders.user_stats, feedback.subject_id)
     return feedback

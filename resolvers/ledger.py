@@ -10,7 +10,7 @@ from app.context import Context
 from app.errors import BadUserInput, NotFound
 from dataloaders import forget
 from db.models import PointsEntry, User
-from resolvers import audit, validation
+from resolvers import audit, notifications, validation
 from resolvers.points import change_balance
 
 MAX_ADJUSTMENT = 1_000_000
@@ -52,5 +52,7 @@ async def adjust_points(context: Context, user_id: int, amount: int, reason: str
             balance_after=entry.balance_after,
         )
         await session.refresh(entry)
+        payload = {"amount": amount, "balanceAfter": entry.balance_after, "reason": clean_reason}
+        await notifications.notify(session, user_id, "POINTS_CHANGED", payload, context)
     forget(context.loaders.user, user_id)
     return entry

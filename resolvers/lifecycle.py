@@ -16,10 +16,11 @@ from app.context import Context
 from app.errors import Conflict, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Interview, NoShowReport, PointsEntry, Slot, User
-from resolvers import audit, events, validation
+from resolvers import audit, events, notifications, validation
 from resolvers.booking import FINISHED, STAFF_ROLES
 from resolvers.points import change_balance
 from resolvers.slots import UNIQUE_VIOLATION, integrity_sqlstate
+from schema.ids import to_global_id
 
 
 async def lock_interview(session: AsyncSession, viewer: User, interview_id: int) -> Interview:
@@ -95,6 +96,9 @@ async def cancel_interview(context: Context, interview_id: int, reason: str | No
         if slot is not None and slot.status == "BOOKED" and slot.starts_at > now:
             slot.status = "OPEN"
             events.after_commit_slot(context, "REOPENED", slot.id)
+        other = interview.interviewer_id if is_candidate else interview.candidate_id
+        payload = notifications.interview_payload(interview, reason=interview.cancel_reason)
+        await notifications.notify(session, other, "CANCELLED", payload, context)
         events.after_commit_interview(context, interview.id)
     _forget(context, interview)
     return interview
@@ -253,5 +257,10 @@ async def resolve_no_show(context: Context, report_id: int, upheld: bool, note: 
             upheld=upheld,
             accused=report.accused_id,
         )
+        payload = notifications.interview_payload(
+            interview, upheld=upheld, accusedId=to_global_id("User", report.accused_id)
+        )
+        for user_id in (interview.interviewer_id, interview.candidate_id):
+            await notifications.notify(session, user_id, "NO_SHOW_RESOLVED", payload, context)
     _forget(context, interview)
     return report

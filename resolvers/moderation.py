@@ -116,6 +116,11 @@ async def log_out_all(context: Context) -> int:
             ip=context.client_ip,
             sessions=count,
         )
+
+        async def announce() -> None:
+            await context.app.hub.publish(control_channel(context, viewer.id), {"kind": "LOGGED_OUT"})
+
+        context.db.after_commit(announce)
     return count
 
 

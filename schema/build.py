@@ -21,19 +21,21 @@ from strawberry.tools import merge_types
 from app.settings import Settings
 from schema.accounts import AccountsMutation, AccountsQuery
 from schema.extensions import CloseDatabaseSession, ErrorCodes
+from schema.live import LiveMutation, LiveQuery, LiveSubscription
 from schema.marketplace import MarketplaceMutation, MarketplaceQuery
 from schema.marketplace_lifecycle import LifecycleMutation
 from schema.observability import RequestInfo
 from schema.trust import ReadOnlyApiKeys, TrustMutation, TrustQuery
 
-QUERY_TYPES: tuple[type, ...] = (AccountsQuery, TrustQuery, MarketplaceQuery)
+QUERY_TYPES: tuple[type, ...] = (AccountsQuery, TrustQuery, MarketplaceQuery, LiveQuery)
 MUTATION_TYPES: tuple[type, ...] = (
     AccountsMutation,
     TrustMutation,
     MarketplaceMutation,
     LifecycleMutation,
+    LiveMutation,
 )
-SUBSCRIPTION_TYPES: tuple[type, ...] = ()
+SUBSCRIPTION_TYPES: tuple[type, ...] = (LiveSubscription,)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

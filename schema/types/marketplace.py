@@ -15,6 +15,7 @@ from resolvers.booking import can_view_interview, is_participant
 from resolvers.calendar import EventParts, build_event, calendar_text
 from schema.permissions import is_staff
 from schema.types.accounts import Specialization, User
+from schema.types.live import Message
 
 Info = strawberry.Info[Context, None]
 
@@ -270,6 +271,19 @@ class Interview(relay.Node):
             specialization_name=topic.name if topic else "",
         )
         return calendar_text([build_event(parts)])
+
+    @strawberry.field(description="Chat messages, oldest first (keyset cursors: catch up after a reconnect).")
+    async def messages(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> relay.Connection[Message]:
+        from schema.live import interview_messages
+
+        if not can_view_interview(info.context.viewer, self.row):
+            empty = relay.PageInfo(
+                has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None
+            )
+            return relay.Connection(edges=[], page_info=empty)
+        return await interview_messages(info, self.row.id, first, after)
 
     def viewer_is_participant(self, info: Info) -> bool:
         """True when the viewer takes part (used by fields that exclude staff)."""

@@ -1,0 +1,138 @@
+"""Websocket authentication and the per-event database scope of live subscriptions.
+
+`get_context` runs once per socket, so a websocket's context must not hold a database session or
+loaders for the life of the connection. `LiveContext.db` / `.loaders` therefore resolve to the
+scope of the event being delivered (a ContextVar set by the subscription generator while Strawberry
+resolves the yielded value in the same task), and fall back to the socket's own only outside events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.exceptions import ConnectionRejectionError
+
+from app.context import AppState, Context, Db
+from dataloaders import Loaders
+
+logger = logging.getLogger("mockinterview.live")
+
+
+@dataclass(eq=False)
+class EventScope:
+    """A Db and fresh loaders shared by the local subscribers resolving one event."""
+
+    db: Db
+    loaders: Loaders
+    message: dict[str, Any] | None = None
+    users: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_current_scope: ContextVar[EventScope | None] = ContextVar("live_event_scope", default=None)
+# Scopes of events being resolved right now, by id(message): every local subscriber of one published
+# message shares one scope, so an event costs one query per loader batch per process, not per socket.
+_shared: dict[int, EventScope] = {}
+
+
+class LiveContext(Context):
+    """The context of a websocket: `db` and `loaders` are those of the event being resolved."""
+
+    _socket_db: Db
+    _socket_loaders: Loaders
+    closing: bool = False
+
+    @property
+    def db(self) -> Db:
+        scope = _current_scope.get()
+        return scope.db if scope is not None else self._socket_db
+
+    @db.setter
+    def db(self, value: Db) -> None:
+        self._socket_db = value
+
+    @property
+    def loaders(self) -> Loaders:
+        scope = _current_scope.get()
+        return scope.loaders if scope is not None else self._socket_loaders
+
+    @loaders.setter
+    def loaders(self, value: Loaders) -> None:
+        self._socket_loaders = value
+
+    async def close_socket(self, code: int = 4403, reason: str = "Forbidden") -> None:
+        """Close this websocket once (later calls do nothing)."""
+        if self.closing:
+            return
+        self.closing = True
+        with contextlib.suppress(Exception):  # already closed by the peer or the protocol
+            await self.connection.close(code=code, reason=reason)  # type: ignore[attr-defined]
+
+
+@contextlib.asynccontextmanager
+async def event_scope(app: AppState, message: dict[str, Any] | None = None) -> AsyncIterator[EventScope]:
+    """Make a fresh Db + Loaders current for one event; closes the Db when the last user leaves.
+
+    With `message`, local subscribers handling the same published message share the scope.
+    """
+    key = id(message) if message is not None else None
+    scope = _shared.get(key) if key is not None else None
+    if scope is None or scope.message is not message:
+        db = Db(app.sessionmaker)
+        scope = EventScope(db=db, loaders=Loaders(db), message=message)
+        if key is not None:
+            _shared[key] = scope
+    scope.users += 1
+    token = _current_scope.set(scope)
+    try:
+        yield scope
+    finally:
+        with contextlib.suppress(ValueError):  # reset from another context after cancellation
+            _current_scope.reset(token)
+        scope.users -= 1
+        if scope.users == 0:
+            if key is not None and _shared.get(key) is scope:
+                del _shared[key]
+            await scope.db.close()
+
+
+def shared_scope_count() -> int:
+    """Number of event scopes alive in this process (for tests and metrics)."""
+    return len(_shared)
+
+
+def token_from_params(params: dict[str, Any] | None) -> str | None:
+    """The `Authorization` value of a `connection_init` payload (either spelling), if any."""
+    if not params:
+        return None
+    value = params.get("Authorization", params.get("authorization"))
+    return value if isinstance(value, str) else None
+
+
+async def authenticate_socket(app: AppState, context: Context) -> None:
+    """Check the token of `connection_init`; raise ConnectionRejectionError for a bad one.
+
+    A socket without a token stays anonymous (public board only). The viewer is kept on the
+    context; the lookup uses a short-lived Db so the socket never holds a database connection.
+    """
+    from app.graphql_view import authenticate_with_method
+
+    authorization = token_from_params(getattr(context, "connection_params", None))
+    if authorization is not None:
+        db = Db(app.sessionmaker)
+        try:
+            viewer, error, (method, scope) = await authenticate_with_method(app, db, authorization)
+        finally:
+            await db.close()
+        context.viewer, context.auth_error = viewer, error
+        context.auth_method, context.api_key_scope = method, scope
+    if context.auth_error is not None:
+        raise ConnectionRejectionError({"message": str(context.auth_error)})
+    # get_context may have authenticated from a header with the socket's Db: release it now.
+    socket_db = context._socket_db if isinstance(context, LiveContext) else context.db
+    await socket_db.close()

@@ -1,0 +1,113 @@
+"""Interview chat: participants send, participants and staff read; history is keyset-paginated."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from app.context import Context
+from app.errors import NotFound, RateLimited
+from db.models import Interview, Message
+from resolvers import validation
+from resolvers.booking import can_view_interview
+from resolvers.lifecycle import lock_interview
+
+logger = logging.getLogger("mockinterview.live")
+
+MAX_BODY = 2000
+
+
+def chat_channel(prefix: str, interview_id: int) -> str:
+    """The channel of one interview's chat."""
+    return f"{prefix}interview:{interview_id}:chat"
+
+
+def event_of(row: Message) -> dict[str, Any]:
+    """The published form of a message: complete, so subscribers need no database read."""
+    return {
+        "id": row.id,
+        "interview_id": row.interview_id,
+        "author_id": row.author_id,
+        "body": row.body,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+async def send_message(context: Context, interview_id: int, body: str) -> Message:
+    """Store a chat message by a participant (1-2000 characters, rate-limited per member).
+
+    Staff may read any chat but only participants write. The message is published on the
+    interview's chat channel after the transaction commits.
+    """
+    viewer = context.require_viewer()
+    text = validation.text(body, "body", min_length=1, max_length=MAX_BODY)
+    settings = context.settings
+    retry_after = await context.app.rate_limiter.hit(
+        f"messages:user:{viewer.id}",
+        settings.rate_limit_messages_per_user,
+        settings.rate_limit_window_seconds,
+    )
+    if retry_after is not None:
+        raise RateLimited(retry_after)
+    async with context.db.transaction() as session:
+        # Locks the interview row, so messages of one interview get ids in commit order.
+        interview = await lock_interview(session, viewer, interview_id)
+        row = Message(interview_id=interview.id, author_id=viewer.id, body=text, created_at=context.now())
+        session.add(row)
+        await session.flush()
+        event = event_of(row)
+        channel = chat_channel(settings.redis_prefix, interview.id)
+
+        async def publish() -> None:
+            try:
+                await context.app.hub.publish(channel, event)
+            except Exception:  # committed already; clients catch up through `messages`
+                logger.warning("could not publish message %s", event["id"], exc_info=True)
+
+        context.db.after_commit(publish)
+    return row
+
+
+async def require_visible_interview(context: Context, interview_id: int) -> Interview:
+    """The interview when the viewer may read it (participants, staff), else NOT_FOUND."""
+    viewer = context.require_viewer()
+    interview = await context.loaders.interview.load(interview_id)
+    if interview is None or not can_view_interview(viewer, interview):
+        raise NotFound("No Interview with this ID.")
+    return interview
+
+
+async def message_page(
+    context: Context, interview_id: int, *, after_id: int | None, limit: int
+) -> Sequence[Message]:
+    """Messages of an interview the caller may read, oldest first, after `after_id`."""
+    statement = (
+        select(Message)
+        .where(Message.interview_id == interview_id)
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        statement = statement.where(Message.id > after_id)
+    return (await context.db.execute(statement)).scalars().all()
+
+
+async def visible_messages(context: Context, ids: Sequence[int]) -> list[Message | None]:
+    """Messages by id, None for those in interviews the viewer may not read."""
+    if not ids:
+        return []
+    rows = {
+        row.id: row
+        for row in (await context.db.execute(select(Message).where(Message.id.in_(ids)))).scalars()
+    }
+    interviews = await context.loaders.interview.load_many(
+        [rows[i].interview_id if i in rows else 0 for i in ids]
+    )
+    viewer = context.viewer
+    return [
+        rows[i] if i in rows and interview is not None and can_view_interview(viewer, interview) else None
+        for i, interview in zip(ids, interviews, strict=True)
+    ]

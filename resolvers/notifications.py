@@ -1,0 +1,131 @@
+"""Notifications: stored in the caller's transaction, published to the member after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import Context
+from app.errors import BadUserInput
+from app.events import EventHub
+from db.models import Interview, Notification
+from schema.ids import to_global_id
+
+logger = logging.getLogger("mockinterview.live")
+
+KINDS = ("BOOKED", "CANCELLED", "REMINDER", "FEEDBACK_RECEIVED", "NO_SHOW_RESOLVED", "POINTS_CHANGED")
+MAX_MARK_READ = 500
+
+
+def notifications_channel(prefix: str, user_id: int) -> str:
+    """The channel of one member's new notifications."""
+    return f"{prefix}user:{user_id}:notifications"
+
+
+def event_of(row: Notification) -> dict[str, Any]:
+    """The published form of a notification: complete, so subscribers need no database read."""
+    return {
+        "id": row.id,
+        "user_id": row.user_id,
+        "kind": row.kind,
+        "payload": row.payload,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+async def add_notification(
+    session: AsyncSession, user_id: int, kind: str, payload: dict[str, Any], now: datetime
+) -> Notification:
+    """Insert a notification row (flushed, not committed)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    row = Notification(user_id=user_id, kind=kind, payload=payload, created_at=now)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def publish_notifications(hub: EventHub, prefix: str, rows: Sequence[Notification]) -> None:
+    """Publish committed notifications; best effort (PostgreSQL is the record)."""
+    for row in rows:
+        try:
+            await hub.publish(notifications_channel(prefix, row.user_id), event_of(row))
+        except Exception:  # the rows are committed; a client re-fetches `notifications`
+            logger.warning("could not publish notification %s", row.id, exc_info=True)
+
+
+async def notify(
+    session: AsyncSession, user_id: int, kind: str, payload: dict[str, Any], context: Context
+) -> Notification:
+    """Store a notification in the caller's transaction and publish it once that commits."""
+    row = await add_notification(session, user_id, kind, payload, context.now())
+
+    async def publish() -> None:
+        await publish_notifications(context.app.hub, context.settings.redis_prefix, [row])
+
+    context.db.after_commit(publish)
+    return row
+
+
+async def list_notifications(
+    context: Context, *, unread_only: bool, after_id: int | None, limit: int
+) -> Sequence[Notification]:
+    """The viewer's notifications, newest first (keyset on id)."""
+    viewer = context.require_viewer()
+    statement = (
+        select(Notification)
+        .where(Notification.user_id == viewer.id)
+        .order_by(Notification.id.desc())
+        .limit(limit)
+    )
+    if unread_only:
+        statement = statement.where(Notification.read_at.is_(None))
+    if after_id is not None:
+        statement = statement.where(Notification.id < after_id)
+    return (await context.db.execute(statement)).scalars().all()
+
+
+async def own_notifications(context: Context, ids: Sequence[int]) -> list[Notification | None]:
+    """Notifications by id, None for those that are not the viewer's."""
+    viewer = context.viewer
+    if viewer is None or not ids:
+        return [None for _ in ids]
+    statement = select(Notification).where(Notification.id.in_(ids), Notification.user_id == viewer.id)
+    by_id = {row.id: row for row in (await context.db.execute(statement)).scalars()}
+    return [by_id.get(i) for i in ids]
+
+
+async def mark_read(context: Context, ids: Sequence[int]) -> int:
+    """Mark the viewer's own unread notifications among `ids` read; the number changed."""
+    viewer = context.require_viewer()
+    if len(ids) > MAX_MARK_READ:
+        raise BadUserInput(f"At most {MAX_MARK_READ} IDs at once.", field="ids")
+    if not ids:
+        return 0
+    async with context.db.transaction() as session:
+        result = await session.execute(
+            update(Notification)
+            .where(
+                Notification.id.in_(list(ids)),
+                Notification.user_id == viewer.id,
+                Notification.read_at.is_(None),
+            )
+            .values(read_at=context.now())
+            .returning(Notification.id)
+        )
+        changed = len(result.all())
+    return changed
+
+
+def interview_payload(interview: Interview, **extra: Any) -> dict[str, Any]:
+    """Payload naming an interview the way clients do (global ID) plus `extra`."""
+    return {
+        "interviewId": to_global_id("Interview", interview.id),
+        "startsAt": interview.starts_at.isoformat(),
+        **extra,
+    }
