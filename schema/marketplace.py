@@ -129,7 +129,11 @@ class MarketplaceMutation:
         return Slot.from_row(await slots.withdraw_slot(info.context, parse_global_id(id, "Slot")))
 
     @strawberry.mutation(
-        description="Book a slot; spends the booking cost. Retrying returns the same interview.",
+        description=(
+            "Book a slot; spends the booking cost. Retrying returns the same interview. "
+            "Your own slot: FORBIDDEN; a past, booked or withdrawn slot, or an overlapping "
+            "interview of yours: CONFLICT; too few points: INSUFFICIENT_POINTS."
+        ),
         extensions=authenticated(),
     )
     async def book_slot(self, info: Info, slot_id: strawberry.ID) -> Interview:
