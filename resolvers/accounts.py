@@ -101,7 +101,12 @@ async def log_in(context: Context, email: str, password: str) -> IssuedTokens:
     if len(password) > 256:
         raise Unauthenticated(INVALID_CREDENTIALS)
     async with context.db.transaction() as session:
-        user = await session.scalar(select(User).where(User.email == normalized))
+        # PostgreSQL text cannot hold NUL; such an address names nobody (and still costs a verify).
+        user = (
+            None
+            if "\x00" in normalized
+            else await session.scalar(select(User).where(User.email == normalized))
+        )
         ok = await context.app.passwords.verify(user.password_hash if user else None, password)
         if user is None or not ok:
             await audit.record(

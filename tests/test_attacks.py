@@ -298,3 +298,59 @@ async def test_login_is_throttled_per_email_and_per_ip(strict_app: Starlette) ->
         assert codes[-1] == "RATE_LIMITED"  # the IP's budget (6) is spent across emails
         result = await client.execute(login, {"e": "other@example.com"})
         assert result["errors"][0]["extensions"]["retryAfter"] > 0
+
+
+# --- Fuzzing ---------------------------------------------------------------------------------
+async def test_schema_driven_fuzz_gets_only_coded_errors(
+    client: GraphQLClient, db_session: AsyncSession
+) -> None:
+    """Every root field, every argument, edge-case values, as anonymous, member and admin."""
+    from tests.fuzz_values import edge_values
+
+    member = await client.sign_up("fuzz")
+    admin = await client.sign_up("fuzzadmin")
+    await promote(db_session, admin, "ADMIN")
+    callers = {"anonymous": None, "member": member.access_token, "admin": admin.access_token}
+    operations = 0
+    failures: list[tuple[str, str, Any]] = []
+    for root in ROOTS:
+        if root.uses_upload or root.name in {"logOutAll", "changePassword"}:
+            continue  # uploads are fuzzed in test_uploads; these two would end the fuzzing sessions
+        good = {n: dummy_value(n, a.type) for n, a in root.field.args.items()}
+        cases: list[dict[str, Any]] = [good]
+        for name, arg in root.field.args.items():
+            cases += [{**good, name: edge} for edge in edge_values(name, arg.type)]
+        for caller, token in callers.items():
+            for variables in cases:
+                operations += 1
+                query = operation_for(root)
+                auth = {"Authorization": f"Bearer {token}"} if token else {}
+                response = await client.http.post(
+                    "/graphql", json={"query": query, "variables": variables}, headers=auth
+                )
+                problem = _fuzz_problem(response)
+                if problem:
+                    failures.append((f"{root.name} as {caller}", problem, variables))
+    print(f"fuzz: {operations} operations over {len(ROOTS)} root fields, {len(failures)} failures")
+    for failure in failures[:20]:
+        print("  ", failure[0], failure[1], str(failure[2])[:200])
+    assert operations > 1000
+    assert failures == []
+
+
+def _fuzz_problem(response: httpx.Response) -> str | None:
+    if response.status_code >= 500:
+        return f"HTTP {response.status_code}"
+    try:
+        body = response.json()
+    except ValueError:
+        return "not JSON"
+    for error in body.get("errors") or []:
+        code = (error.get("extensions") or {}).get("code")
+        if not code:
+            return f"uncoded error: {error.get('message')!r}"
+        if code == "INTERNAL_SERVER_ERROR":
+            return "masked internal error (a bug behind it)"
+        if "Traceback" in error.get("message", "") or "sqlalchemy" in error.get("message", "").lower():
+            return f"leaky message: {error['message'][:200]!r}"
+    return None
