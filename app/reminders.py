@@ -56,9 +56,7 @@ async def send_due_reminders(
     created: list[Notification] = []
     horizon = now + timedelta(minutes=minutes_before)
     async with sessionmaker() as session, session.begin():
-        rows = (
-            await session.execute(CLAIM_DUE, {"now": now, "horizon": horizon, "batch": BATCH_SIZE})
-        ).all()
+        rows = (await session.execute(CLAIM_DUE, {"now": now, "horizon": horizon, "batch": BATCH_SIZE})).all()
         for interview_id, interviewer_id, candidate_id, starts_at in rows:
             payload = interview_payload(
                 Interview(id=interview_id, starts_at=starts_at), minutesBefore=minutes_before

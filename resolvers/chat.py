@@ -84,12 +84,7 @@ async def message_page(
     context: Context, interview_id: int, *, after_id: int | None, limit: int
 ) -> Sequence[Message]:
     """Messages of an interview the caller may read, oldest first, after `after_id`."""
-    statement = (
-        select(Message)
-        .where(Message.interview_id == interview_id)
-        .order_by(Message.id)
-        .limit(limit)
-    )
+    statement = select(Message).where(Message.interview_id == interview_id).order_by(Message.id).limit(limit)
     if after_id is not None:
         statement = statement.where(Message.id > after_id)
     return (await context.db.execute(statement)).scalars().all()

@@ -47,38 +47,40 @@ class WsClient:
     async def send(self, message: dict[str, Any]) -> None:
         await self.socket.send(json.dumps(message))
 
-    async def receive(self, timeout: float = 5.0) -> dict[str, Any]:
+    async def receive(self, wait: float = 5.0) -> dict[str, Any]:
         """The next protocol message, skipping keep-alives and pings."""
         while True:
-            raw = await asyncio.wait_for(self.socket.recv(), timeout)
+            raw = await asyncio.wait_for(self.socket.recv(), wait)
             message: dict[str, Any] = json.loads(raw)
             if message["type"] in ("ka", "ping", "pong"):
                 continue
             return message
 
-    async def acknowledged(self, timeout: float = 5.0) -> None:
-        message = await self.receive(timeout)
+    async def acknowledged(self, wait: float = 5.0) -> None:
+        message = await self.receive(wait)
         assert message["type"] == "connection_ack", message
 
     async def subscribe(self, query: str, variables: dict[str, Any] | None = None) -> str:
         op_id = uuid.uuid4().hex[:8]
         kind = "subscribe" if self.protocol == TRANSPORT_WS else "start"
-        await self.send({"id": op_id, "type": kind, "payload": {"query": query, "variables": variables or {}}})
+        await self.send(
+            {"id": op_id, "type": kind, "payload": {"query": query, "variables": variables or {}}}
+        )
         return op_id
 
-    async def next_data(self, timeout: float = 5.0) -> dict[str, Any]:
+    async def next_data(self, wait: float = 5.0) -> dict[str, Any]:
         """The `data` of the next result; fails on errors."""
-        message = await self.receive(timeout)
+        message = await self.receive(wait)
         assert message["type"] in ("next", "data"), message
         assert not message["payload"].get("errors"), message
         data: dict[str, Any] = message["payload"]["data"]
         return data
 
-    async def closed_with(self, timeout: float = 5.0) -> int | None:
+    async def closed_with(self, wait: float = 5.0) -> int | None:
         """Wait for the server to close the socket; its close code."""
         try:
             while True:
-                await asyncio.wait_for(self.socket.recv(), timeout)
+                await asyncio.wait_for(self.socket.recv(), wait)
         except ConnectionClosed as closed:
             return closed.rcvd.code if closed.rcvd else None
 

@@ -1,0 +1,137 @@
+"""Reminders: due interviews are claimed once, even by racing schedulers in several instances."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from app.clock import Clock
+from app.context import AppState
+from app.reminders import ReminderScheduler, send_due_reminders
+from db.models import Interview, Notification, Slot, Specialization
+from resolvers.notifications import notifications_channel
+from tests.helpers import GraphQLClient, db_id
+
+
+async def make_interviews(
+    engine: AsyncEngine, host_id: int, candidate_id: int, first_start: datetime, count: int
+) -> list[int]:
+    """`count` scheduled interviews one every two hours from `first_start`, committed."""
+    ids = []
+    async with engine.begin() as conn:
+        spec = (
+            await conn.execute(
+                insert(Specialization)
+                .values(name=f"Rem {first_start.timestamp()}")
+                .returning(Specialization.id)
+            )
+        ).scalar_one()
+        for i in range(count):
+            starts = first_start + timedelta(hours=2 * i)
+            ends = starts + timedelta(minutes=60)
+            slot = (
+                await conn.execute(
+                    insert(Slot)
+                    .values(
+                        host_id=host_id,
+                        specialization_id=spec,
+                        starts_at=starts,
+                        ends_at=ends,
+                        duration_minutes=60,
+                        video_link="https://meet.example.com/r",
+                        status="BOOKED",
+                    )
+                    .returning(Slot.id)
+                )
+            ).scalar_one()
+            interview = (
+                await conn.execute(
+                    insert(Interview)
+                    .values(
+                        slot_id=slot,
+                        interviewer_id=host_id,
+                        candidate_id=candidate_id,
+                        specialization_id=spec,
+                        status="SCHEDULED",
+                        starts_at=starts,
+                        ends_at=ends,
+                    )
+                    .returning(Interview.id)
+                )
+            ).scalar_one()
+            ids.append(interview)
+    return ids
+
+
+async def test_racing_schedulers_remind_each_participant_exactly_once(
+    committing_client: GraphQLClient, engine: AsyncEngine, app_state: AppState, clock: Clock
+) -> None:
+    host, candidate = await committing_client.sign_up("host"), await committing_client.sign_up("cand")
+    host_id, candidate_id = db_id(host.id), db_id(candidate.id)
+    start = (clock.now() + timedelta(days=3)).replace(microsecond=0)
+    due = await make_interviews(engine, host_id, candidate_id, start, 12)
+    # Two "instances": separate session factories (own connections) and the same hub.
+    makers = [async_sessionmaker(engine, expire_on_commit=False) for _ in range(4)]
+    prefix = app_state.settings.redis_prefix
+    now = start + timedelta(hours=2 * 11) - timedelta(minutes=10)  # all 12 are due (or running)
+    async with app_state.hub.subscribe(notifications_channel(prefix, host_id)) as feed:
+        claimed = await asyncio.gather(
+            *[
+                send_due_reminders(maker, app_state.hub, prefix=prefix, now=now, minutes_before=15)
+                for maker in makers
+            ]
+        )
+        received = [await asyncio.wait_for(anext(feed), 5) for _ in range(sum(claimed))]
+    # Interviews that already ended are not reminded any more; the rest exactly once.
+    expected = [i for n, i in enumerate(due) if start + timedelta(hours=2 * n, minutes=60) > now]
+    assert sum(claimed) == len(expected)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(Notification.user_id, func.count())
+                .where(Notification.kind == "REMINDER")
+                .group_by(Notification.user_id)
+            )
+        ).all()
+    assert dict(rows) == {host_id: len(expected), candidate_id: len(expected)}
+    assert {m["kind"] for m in received} == {"REMINDER"}
+    assert sorted(db_id(m["payload"]["interviewId"]) for m in received) == sorted(expected)
+    # A later round finds nothing left to do.
+    assert await send_due_reminders(makers[0], app_state.hub, prefix=prefix, now=now, minutes_before=15) == 0
+
+
+async def test_scheduler_skips_interviews_not_yet_due_or_cancelled(
+    committing_client: GraphQLClient, engine: AsyncEngine, app_state: AppState, clock: Clock
+) -> None:
+    members = [db_id((await committing_client.sign_up(n)).id) for n in ("h1", "c1", "h2", "c2")]
+    start = (clock.now() + timedelta(days=5)).replace(microsecond=0)
+    [cancelled] = await make_interviews(engine, members[0], members[1], start, 1)
+    due, later = await make_interviews(engine, members[2], members[3], start + timedelta(minutes=5), 2)
+    async with engine.begin() as conn:
+        await conn.execute(
+            Interview.__table__.update().where(Interview.id == cancelled).values(status="CANCELLED")
+        )
+    shifted = Clock()
+    shifted.offset = start - timedelta(minutes=9) - Clock().now()
+    scheduler = ReminderScheduler(
+        async_sessionmaker(engine, expire_on_commit=False),
+        app_state.hub,
+        shifted,
+        prefix=app_state.settings.redis_prefix,
+        minutes_before=15,
+        interval=0.05,
+    )
+    scheduler.start()
+    await asyncio.sleep(0.3)
+    await scheduler.stop()
+    async with engine.connect() as conn:
+        reminded = (
+            (await conn.execute(select(Interview.id).where(Interview.reminder_sent_at.is_not(None))))
+            .scalars()
+            .all()
+        )
+    assert reminded == [due]  # not the cancelled one, nor the one starting in two hours
+    assert later not in reminded
