@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,16 @@ async def record(
             target_type=target_type,
             target_id=target_id,
             details=details,
-            ip=ip if ip and ip != "unknown" else None,
+            ip=_inet(ip),
         )
     )
+
+
+def _inet(ip: str | None) -> str | None:
+    """The address if it is one; the INET column refuses anything else (e.g. a test client's name)."""
+    if not ip:
+        return None
+    try:
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        return None
