@@ -91,11 +91,12 @@ async def cancel_interview(context: Context, interview_id: int, reason: str | No
         interview.cancel_reason = clean_reason or None
         interview.updated_at = now
         await session.flush()
-        await refund_booking(session, interview, "Interview cancelled")
+        # Slot before the balance row: the same lock order as bookSlot, so the two cannot deadlock.
         slot = await session.scalar(select(Slot).where(Slot.id == interview.slot_id).with_for_update())
         if slot is not None and slot.status == "BOOKED" and slot.starts_at > now:
             slot.status = "OPEN"
             events.after_commit_slot(context, "REOPENED", slot.id)
+        await refund_booking(session, interview, "Interview cancelled")
         other = interview.interviewer_id if is_candidate else interview.candidate_id
         payload = notifications.interview_payload(interview, reason=interview.cancel_reason)
         await notifications.notify(session, other, "CANCELLED", payload, context)
