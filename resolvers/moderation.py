@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -11,7 +12,7 @@ from app.auth.tokens import hash_token
 from app.context import Context
 from app.errors import BadUserInput, Forbidden, NotFound
 from dataloaders import forget
-from db.models import RefreshToken, User
+from db.models import NoShowReport, RefreshToken, User
 from resolvers import audit, validation
 from resolvers.accounts import _throttle, revoke_all_sessions
 
@@ -164,3 +165,15 @@ async def change_password(
         )
     forget(context.loaders.user, viewer.id)
     return True
+
+
+async def no_show_reports(
+    context: Context, *, status: str | None, after_id: int | None, limit: int
+) -> Sequence[NoShowReport]:
+    """The moderators' queue: reports oldest first (a queue is worked from its head)."""
+    statement = select(NoShowReport).order_by(NoShowReport.id).limit(limit)
+    if status is not None:
+        statement = statement.where(NoShowReport.status == status)
+    if after_id is not None:
+        statement = statement.where(NoShowReport.id > after_id)
+    return (await context.db.execute(statement)).scalars().all()

@@ -19,6 +19,7 @@ from schema.ids import decode_cursor, encode_cursor, parse_global_id
 from schema.pagination import build_connection, page_size
 from schema.permissions import ADMIN_ROLES, MODERATOR_ROLES, authenticated, requires_role
 from schema.types.accounts import User
+from schema.types.marketplace_records import NoShowReport, NoShowStatus
 from schema.types.trust import (
     ApiKey,
     ApiKeyScope,
@@ -76,6 +77,25 @@ class TrustQuery:
             points_in_circulation=figures.points_in_circulation,
             no_show_rate=figures.no_show_rate,
         )
+
+    @strawberry.field(
+        description="No-show reports to resolve, oldest first (moderators and admins).",
+        extensions=requires_role(*MODERATOR_ROLES),
+    )
+    async def no_show_reports(
+        self,
+        info: Info,
+        status: NoShowStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> relay.Connection[NoShowReport]:
+        size = page_size(first, info.context.settings)
+        after_id = int(decode_cursor(after, 1)[0]) if after else None
+        rows = await moderation.no_show_reports(
+            info.context, status=status.value if status else None, after_id=after_id, limit=size + 1
+        )
+        nodes = [NoShowReport.from_row(r) for r in rows]
+        return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
 
     @strawberry.field(description="A member's avatar (public).")
     async def avatar(self, info: Info, user_id: strawberry.ID) -> UploadedFile | None:

@@ -167,3 +167,39 @@ async def test_audit_log_time_filters(client: GraphQLClient, db_session: AsyncSe
     assert none["auditLog"]["edges"] == []
     old = await client.data(AUDIT, {"until": past}, token=token)
     assert old["auditLog"]["edges"] == []
+
+
+QUEUE = """query($s: NoShowStatus, $first: Int, $after: String) {
+  noShowReports(status: $s, first: $first, after: $after) {
+    edges { node { id status reporter { id } accused { id } } } pageInfo { hasNextPage endCursor } } }"""
+
+
+async def test_moderator_no_show_queue(client: GraphQLClient, db_session: AsyncSession, clock: Clock) -> None:
+    from tests.marketplace_support import book, later, new_specialization, publish, travel
+
+    host = await client.sign_up("host")
+    candidate = await client.sign_up("cand")
+    moderator = await client.sign_up("mod")
+    await promote(db_session, moderator, "MODERATOR")
+    spec = await new_specialization(db_session)
+    slot_id = await publish(client, host, spec, later(clock.now(), hours=1))
+    interview = await book(client, candidate, slot_id)
+    await travel(client, clock, timedelta(hours=1, minutes=11), host, candidate, moderator)
+    report = await client.data(
+        'mutation($id: ID!) { reportNoShow(id: $id, reason: "absent") { id } }',
+        {"id": interview["id"]},
+        token=host.access_token,
+    )
+    report_id = report["reportNoShow"]["id"]
+
+    assert await client.error_code(QUEUE, token=host.access_token) == "FORBIDDEN"
+    queue = (await client.data(QUEUE, {"s": "OPEN"}, token=moderator.access_token))["noShowReports"]
+    nodes = [e["node"] for e in queue["edges"]]
+    assert report_id in [n["id"] for n in nodes]
+    mine = next(n for n in nodes if n["id"] == report_id)
+    assert mine["reporter"]["id"] == host.id
+    assert mine["accused"]["id"] == candidate.id
+    upheld = await client.data(QUEUE, {"s": "UPHELD"}, token=moderator.access_token)
+    assert report_id not in [e["node"]["id"] for e in upheld["noShowReports"]["edges"]]
+    page = (await client.data(QUEUE, {"first": 0}, token=moderator.access_token))["noShowReports"]
+    assert page["edges"] == []
