@@ -45,7 +45,7 @@ class ApiKey(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
+    async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[ApiKey | None]:
         context = info.context
@@ -116,7 +116,7 @@ class UploadedFile(relay.Node):
         return f"/files/{self.storage_key}"
 
     @classmethod
-    async def resolve_nodes(
+    async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[UploadedFile | None]:
         from resolvers.uploads import may_read
