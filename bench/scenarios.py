@@ -216,6 +216,8 @@ def table(results: dict[str, Any], workers: list[int]) -> str:
     if pg:
         lines += [
             "",
+            "Ratios are ours / PostGraphile (req/s: higher is better; latency: lower is better).",
+            "",
             "| read | ours (workers) | req/s ratio | p50 ratio | p99 ratio |",
             "|---|---|---:|---:|---:|",
         ]
@@ -263,7 +265,8 @@ def _integrity(results: dict[str, Any]) -> str:
         if key.startswith("ours_w") and isinstance(value, dict) and "book_slot" in value:
             b = value["book_slot"]
             parts.append(
-                f"{key}: {b['contended_slots']} contended slots, {b['ok']} successful bookings, "
+                f"{key}: {b['contended_slots']} contended slots, "
+                f"{b['ok']} ok replies (incl. idempotent retries), "
                 f"{b['new_spend_entries']} SPEND entries, {b['conflicts']} conflicts, "
                 f"checks {b['integrity_after']}"
             )
