@@ -188,6 +188,10 @@ async def test_candidate_no_show_forfeits_the_point(
     assert report["accused"]["id"] == b.candidate.id
     dup = await client.error_code(REPORT_NO_SHOW, {"id": b.interview_id}, token=b.candidate.access_token)
     assert dup == "CONFLICT"
+    reports_query = "query { noShowReports { edges { node { id status accused { id } } } } }"
+    assert await client.error_code(reports_query, token=b.host.access_token) == "FORBIDDEN"
+    listed = (await client.data(reports_query, token=moderator.access_token))["noShowReports"]["edges"]
+    assert [e["node"]["id"] for e in listed] == [report["id"]]
     args = {"id": report["id"], "up": True, "note": "confirmed"}
     assert await client.error_code(RESOLVE_NO_SHOW, args, token=b.host.access_token) == "FORBIDDEN"
     resolved = (await client.data(RESOLVE_NO_SHOW, args, token=moderator.access_token))["resolveNoShow"]
