@@ -1,12 +1,13 @@
-"""The Strawberry ASGI view: builds the typed context per HTTP request and per websocket."""
-
 from __future__ import annotations
+
+import asyncio
 
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
@@ -22,6 +23,7 @@ from db.models import User
 from resolvers.api_keys import authenticate_api_key, looks_like_api_key
 from schema.extensions import classify
 
+OPEN_SESSIONS = "mockinterview.open_sessions"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json; charset=utf-8"
 INVALID_ACCESS_TOKEN = "Invalid or expired access token."  # noqa: S105
 
@@ -103,6 +105,20 @@ class GraphQLView(GraphQL[Context, None]):
         super().__init__(**kwargs)
         self.app_state = app_state
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        opened: list[Db] = []
+        scope.setdefault("state", {})[OPEN_SESSIONS] = opened
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # A cancelled request (client gone, shutdown) skips the per-operation cleanup; give
+            # its connection back to the pool anyway.
+            for db in opened:
+                await asyncio.shield(db.close())
+
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
@@ -117,6 +133,8 @@ class GraphQLView(GraphQL[Context, None]):
             accept = request.headers.get("accept", "")
             response.wants_graphql_response_json = "application/graphql-response+json" in accept  # type: ignore[attr-defined]
         db = Db(self.app_state.sessionmaker)
+        if isinstance(request, Request):
+            request.scope.get("state", {}).get(OPEN_SESSIONS, []).append(db)
         viewer, error, (method, scope) = await authenticate_with_method(
             self.app_state, db, request.headers.get("authorization"), request.headers.get("x-api-key")
         )
