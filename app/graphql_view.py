@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 
-import pytest
-
 import orjson
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.types import Message
