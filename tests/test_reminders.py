@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.clock import Clock
@@ -112,7 +112,7 @@ async def test_scheduler_skips_interviews_not_yet_due_or_cancelled(
     due, later = await make_interviews(engine, members[2], members[3], start + timedelta(minutes=5), 2)
     async with engine.begin() as conn:
         await conn.execute(
-            Interview.__table__.update().where(Interview.id == cancelled).values(status="CANCELLED")
+            update(Interview).where(Interview.id == cancelled).values(status="CANCELLED")
         )
     shifted = Clock()
     shifted.offset = start - timedelta(minutes=9) - Clock().now()
