@@ -96,8 +96,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             with close_websockets_on_signal(websockets):
                 yield
         finally:
-            # Normally done already on SIGTERM (see app.shutdown); this covers other servers.
             await reminders.stop()
+            # Normally done already on SIGTERM (see app.shutdown); this covers other servers.
             await websockets.close_all(GOING_AWAY)
             await hub.stop()
             if redis is not None:
