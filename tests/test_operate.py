@@ -26,6 +26,7 @@ from tests import infra
 from tests.helpers import GraphQLClient
 
 ME = "query WhoAmI { me { id email } }"
+OPEN_SLOTS_CHANGED = "subscription Board { openSlotsChanged { kind } }"
 LOG_IN = """
 mutation LogIn($input: LogInInput!) { logIn(input: $input) { accessToken refreshToken } }
 """
@@ -181,7 +182,12 @@ async def test_sigterm_finishes_inflight_request_and_closes_websockets_with_1001
         ) as ws:
             await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
+            subscribe = {"id": "s1", "type": "subscribe", "payload": {"query": OPEN_SLOTS_CHANGED}}
+            await ws.send(json.dumps(subscribe))
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+                exposition = (await http.get("/metrics")).text
+                assert "mockinterview_websocket_connections 1.0" in exposition
+                assert "mockinterview_active_subscriptions 1.0" in exposition
                 slow = asyncio.create_task(
                     http.post(
                         "/graphql",
