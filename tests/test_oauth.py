@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -267,3 +267,32 @@ async def test_callback_without_the_flow_cookie_or_for_unknown_provider(
     response = await http.get("/auth/oidc/callback", params={"code": "x", "state": "y"})
     assert response.status_code == 401
     assert (await http.get("/auth/nope/login")).status_code == 404
+
+
+async def test_blocked_member_cannot_sign_in_with_the_provider(
+    http: httpx.AsyncClient, provider: LoopbackProvider, connection: AsyncConnection, clock: Clock
+) -> None:
+    member = await GraphQLClient(http).sign_up("blocked")
+    await connection.execute(update(User).where(User.email == member.email).values(blocked_at=clock.now()))
+    provider.identity = _identity(secrets.token_hex(8), member.email)
+    response = await run_flow(http)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "FORBIDDEN"
+
+
+async def test_frontend_redirect_mode_puts_tokens_in_the_fragment(
+    http: httpx.AsyncClient, provider: LoopbackProvider, oauth_app: Starlette
+) -> None:
+    settings = oauth_app.state.app_state.settings
+    settings.oauth_frontend_url = "https://app.example/signed-in"
+    try:
+        provider.identity = _identity(secrets.token_hex(8), f"f-{secrets.token_hex(6)}@example.com")
+        response = await run_flow(http)
+        refused = await run_flow(http, state="tampered")
+    finally:
+        settings.oauth_frontend_url = None
+    assert response.status_code == 302
+    location = urlsplit(response.headers["location"])
+    assert (location.netloc, location.path, location.query) == ("app.example", "/signed-in", "")
+    assert set(parse_qs(location.fragment)) == {"accessToken", "refreshToken", "expiresIn"}
+    assert refused.headers["location"].endswith("#error=UNAUTHENTICATED")
