@@ -23,6 +23,7 @@ from db.models import User
 
 if TYPE_CHECKING:
     from app.events import EventHub
+    from app.response_cache import ResponseCache
     from dataloaders import Loaders
 
 T = TypeVar("T")
@@ -40,6 +41,7 @@ class AppState:
     rate_limiter: RateLimiter
     hub: EventHub
     clock: Clock = field(default_factory=Clock)
+    response_cache: ResponseCache | None = None
 
 
 class Db:

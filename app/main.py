@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -32,6 +33,7 @@ from app.oauth import oauth_routes
 from app.observability import Observability
 from app.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from app.reminders import ReminderScheduler
+from app.response_cache import ResponseCache, ResponseCacheLayer
 from app.settings import Settings, get_settings
 from app.shutdown import GOING_AWAY, WebSocketRegistry, close_websockets_on_signal
 from db.embedded import start_embedded_postgres
@@ -78,6 +80,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             hub=hub,
             clock=app_clock,
         )
+        cache_task: asyncio.Task[None] | None = None
+        if settings.response_cache_enabled:
+            state.response_cache = ResponseCache(
+                app_clock,
+                ttl_seconds=settings.response_cache_ttl_seconds,
+                max_entries=settings.response_cache_max_entries,
+            )
+            cache_task = asyncio.create_task(
+                state.response_cache.follow(hub, f"{settings.redis_prefix}slots"), name="response-cache"
+            )
         app.state.app_state = state
         app.state.engine = engine
         view_holder["view"].app_state = state
@@ -97,6 +109,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 yield
         finally:
             await reminders.stop()
+            if cache_task is not None:
+                cache_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await cache_task
             # Normally done already on SIGTERM (see app.shutdown); this covers other servers.
             await websockets.close_all(GOING_AWAY)
             await hub.stop()
@@ -146,7 +162,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
     return Starlette(
         routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                ResponseCacheLayer(view, lambda: view.app_state.response_cache),
+                methods=["GET", "POST"],
+            ),
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
@@ -161,6 +181,4 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
 
 async def _to_thread_upgrade(url: str) -> None:
-    import asyncio
-
     await asyncio.to_thread(upgrade, url)

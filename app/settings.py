@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
 
+    # Anonymous board responses cached in memory, invalidated by slot events (app/response_cache.py).
+    response_cache_enabled: bool = True
+    response_cache_ttl_seconds: float = 5.0
+    response_cache_max_entries: int = 512
+
     @field_validator("database_url", "redis_url", "secret_key", mode="before")
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:

@@ -38,6 +38,9 @@ async def _publish(context: Context, channel: str, message: dict[str, Any]) -> N
 
 async def slot_changed(context: Context, kind: str, slot_id: int) -> None:
     """Announce a slot that was published, booked, reopened or withdrawn."""
+    cache = getattr(context.app, "response_cache", None)
+    if cache is not None:  # this instance's board cache goes before the mutation replies
+        cache.clear()
     await _publish(context, slots_channel(context), {"kind": kind, "slot_id": slot_id})
 
 

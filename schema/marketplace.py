@@ -9,6 +9,7 @@ from strawberry import relay
 
 from app.context import Context
 from app.errors import BadUserInput
+from app.response_cache import note_expiry
 from resolvers import booking, slots
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
 from schema.pagination import build_connection, page_size
@@ -73,6 +74,7 @@ class MarketplaceQuery:
             after=_keyset_cursor(after),
             limit=size + 1,
         )
+        note_expiry(info.context, (r.starts_at for r in rows))  # the board changes when a slot starts
         nodes = [Slot.from_row(r) for r in rows]
         return build_connection(nodes, size, _slot_cursor, has_previous=after is not None)
 
