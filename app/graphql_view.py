@@ -75,7 +75,7 @@ async def _authenticate_access_token(
 
 
 def _is_request_error(response_data: GraphQLHTTPResponse) -> bool:
-    errors = response_data.get("errors") or []
+    errors: list[dict[str, object]] = list(response_data.get("errors") or [])  # type: ignore[arg-type]
     return response_data.get("data") is None and bool(errors) and all("path" not in e for e in errors)
 
 

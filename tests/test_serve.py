@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,15 +19,18 @@ LOG_IN = """mutation { logIn(input: {email: "round@example.com", password: "a lo
   accessToken refreshToken } }"""
 
 
-def _gql(base: str, query: str, variables: dict[str, str] | None = None, token: str | None = None) -> dict:
+def _gql(
+    base: str, query: str, variables: dict[str, str] | None = None, token: str | None = None
+) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     response = httpx.post(
         f"{base}/graphql", json={"query": query, "variables": variables or {}}, headers=headers, timeout=30
     )
     assert response.status_code == 200, response.text
-    body: dict = response.json()
+    body: dict[str, Any] = response.json()
     assert not body.get("errors"), body
-    return body["data"]
+    data: dict[str, Any] = body["data"]
+    return data
 
 
 def _postgres_processes(data_dir: Path) -> list[str]:
