@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from strawberry.dataloader import DataLoader
 
 from dataloaders.accounts import load_specializations, load_user_specialization_ids, load_users
+from dataloaders.chat import MessagePageKey, load_message_pages
 from dataloaders.marketplace import (
     UserStatsRow,
     load_active_interview_by_slot,
@@ -34,6 +35,7 @@ class Loaders:
     slot_active_interview: DataLoader[int, Interview | None] = field(init=False)
     interview_feedback: DataLoader[int, list[Feedback]] = field(init=False)
     user_stats: DataLoader[int, UserStatsRow] = field(init=False)
+    message_page: DataLoader[MessagePageKey, list[Any]] = field(init=False)
 
     def __post_init__(self) -> None:
         db = self.db
@@ -45,6 +47,7 @@ class Loaders:
         self.slot_active_interview = DataLoader(lambda ids: load_active_interview_by_slot(db, ids))
         self.interview_feedback = DataLoader(lambda ids: load_feedback_by_interview(db, ids))
         self.user_stats = DataLoader(lambda ids: load_user_stats(db, ids))
+        self.message_page = DataLoader(lambda keys: load_message_pages(db, keys))
 
 
 def forget(loader: DataLoader[Any, Any], key: Any) -> None:

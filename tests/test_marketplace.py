@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.clock import Clock
 from app.context import AppState
-from db.models import Interview, PointsEntry, Slot
+from db.models import Interview, Message, PointsEntry, Slot
 from schema.ids import to_global_id
 from tests.helpers import GraphQLClient, db_id
 from tests.marketplace_support import (
@@ -256,6 +256,8 @@ FULL_PAGE = """query($first: Int) { myInterviews(first: $first) { edges { node {
   candidate { displayName }
   specialization { name }
   feedback { rating author { displayName } }
+  messages(last: 5) { edges { node { id body } } }
+  oldest: messages(first: 2) { edges { node { id } } }
 } } } }"""
 
 
@@ -280,27 +282,73 @@ async def test_my_interviews_statement_count_is_constant(
         )
         db_session.add(slot)
         await db_session.flush()
-        db_session.add(
-            Interview(
-                slot_id=slot.id,
-                interviewer_id=slot.host_id,
-                candidate_id=db_id(candidate.id),
-                specialization_id=slot.specialization_id,
-                starts_at=slot.starts_at,
-                ends_at=slot.ends_at,
-            )
+        interview = Interview(
+            slot_id=slot.id,
+            interviewer_id=slot.host_id,
+            candidate_id=db_id(candidate.id),
+            specialization_id=slot.specialization_id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
         )
+        db_session.add(interview)
+        await db_session.flush()
+        for m in range(n % 8):
+            db_session.add(Message(interview_id=interview.id, author_id=slot.host_id, body=f"m{m}"))
     await db_session.flush()
     counts = {}
     for first in (5, 50):
         with count_statements(engine) as statements:
             data = await client.data(FULL_PAGE, {"first": first}, token=candidate.access_token)
         assert len(data["myInterviews"]["edges"]) == first
+        for edge in data["myInterviews"]["edges"]:
+            bodies = [e["node"]["body"] for e in edge["node"]["messages"]["edges"]]
+            assert len(bodies) <= 5
+            assert len(edge["node"]["oldest"]["edges"]) <= 2
         counts[first] = len(
             [s for s in statements if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE"))]
         )
     assert counts[5] == counts[50], counts
-    assert counts[50] <= 12, counts
+    assert counts[50] <= 14, counts
+
+
+LAST_MESSAGES = """query($id: ID!, $last: Int, $first: Int, $after: String) { interview(id: $id) {
+  messages(last: $last, first: $first, after: $after) {
+    edges { cursor node { body } } pageInfo { hasPreviousPage hasNextPage }
+  }
+} }"""
+
+
+async def test_interview_messages_last_gives_the_newest_oldest_first(
+    client: GraphQLClient, db_session: AsyncSession, clock: Clock
+) -> None:
+    host, candidate = await client.sign_up("host"), await client.sign_up("cand")
+    await grant(db_session, candidate, 1)
+    spec = await new_specialization(db_session)
+    interview = await book(client, candidate, await publish(client, host, spec, tomorrow(clock)))
+    for m in range(7):
+        db_session.add(Message(interview_id=db_id(interview["id"]), author_id=db_id(host.id), body=f"m{m}"))
+    await db_session.flush()
+    token = candidate.access_token
+
+    async def page(**args: Any) -> tuple[list[str], dict[str, bool]]:
+        data = await client.data(LAST_MESSAGES, {"id": interview["id"], **args}, token=token)
+        messages = data["interview"]["messages"]
+        return [e["node"]["body"] for e in messages["edges"]], messages["pageInfo"]
+
+    assert await page(last=3) == (["m4", "m5", "m6"], {"hasPreviousPage": True, "hasNextPage": False})
+    assert await page(last=10) == (
+        [f"m{m}" for m in range(7)],
+        {"hasPreviousPage": False, "hasNextPage": False},
+    )
+    first_two, info = await page(first=2)
+    assert (first_two, info) == (["m0", "m1"], {"hasPreviousPage": False, "hasNextPage": True})
+    data = await client.data(LAST_MESSAGES, {"id": interview["id"], "first": 2}, token=token)
+    cursor = data["interview"]["messages"]["edges"][-1]["cursor"]
+    assert (await page(first=2, after=cursor))[0] == ["m2", "m3"]
+    assert (await page(last=2, after=cursor))[0] == ["m5", "m6"]
+    assert await client.error_code(
+        LAST_MESSAGES, {"id": interview["id"], "first": 1, "last": 1}, token=token
+    ) == ("BAD_USER_INPUT")
 
 
 async def test_interview_id_of_another_type_is_not_found(client: GraphQLClient) -> None:

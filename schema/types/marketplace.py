@@ -10,9 +10,13 @@ import strawberry
 from strawberry import relay
 
 from app.context import Context
+from app.errors import BadUserInput
+from dataloaders.chat import MessagePageKey
 from db import models
 from resolvers.booking import can_view_interview, is_participant
 from resolvers.calendar import EventParts, build_event, calendar_text
+from schema.ids import decode_cursor, encode_cursor
+from schema.pagination import build_connection, page_size
 from schema.permissions import is_staff
 from schema.types.accounts import Specialization, User
 from schema.types.live import Message
@@ -272,19 +276,58 @@ class Interview(relay.Node):
         )
         return calendar_text([build_event(parts)])
 
-    @strawberry.field(description="Chat messages, oldest first (keyset cursors: catch up after a reconnect).")
+    @strawberry.field(
+        description=(
+            "Chat messages, oldest first (keyset cursors: catch up after a reconnect). "
+            "`last: n` instead of `first` gives the newest n (still oldest first; "
+            "`hasPreviousPage` says whether older ones exist)."
+        )
+    )
     async def messages(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None
     ) -> relay.Connection[Message]:
-        from schema.live import interview_messages
-
         if not can_view_interview(info.context.viewer, self.row):
             empty = relay.PageInfo(
                 has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None
             )
             return relay.Connection(edges=[], page_info=empty)
-        return await interview_messages(info, self.row.id, first, after)
+        return await message_connection(info, self.row.id, first, after, last)
 
     def viewer_is_participant(self, info: Info) -> bool:
         """True when the viewer takes part (used by fields that exclude staff)."""
         return is_participant(info.context.viewer, self.row)
+
+
+def _message_cursor(node: Message) -> str:
+    return encode_cursor(node.id)
+
+
+async def message_connection(
+    info: Info, interview_id: int, first: int | None, after: str | None, last: int | None
+) -> relay.Connection[Message]:
+    """One page of a chat through the batched `message_page` loader (one statement per result page)."""
+    settings = info.context.settings
+    if first is not None and last is not None:
+        raise BadUserInput("Give `first` or `last`, not both.", field="last")
+    if last is not None and not 0 <= last <= settings.max_page_size:
+        raise BadUserInput(f"`last` must be between 0 and {settings.max_page_size}.", field="last")
+    size = page_size(first, settings) if last is None else last
+    after_message: int | None = None
+    if after is not None:
+        (value,) = decode_cursor(after, 1)
+        if not isinstance(value, int):
+            raise BadUserInput("Malformed cursor.", field="after")
+        after_message = value
+    key = MessagePageKey(interview_id, size + 1, after_message, newest=last is not None)
+    rows = await info.context.loaders.message_page.load(key)
+    nodes = [
+        Message(
+            id=r.id, body=r.body, created_at=r.created_at, author_id=r.author_id, interview_id=r.interview_id
+        )
+        for r in rows
+    ]
+    if last is None:
+        return build_connection(nodes, size, _message_cursor, has_previous=after is not None)
+    older = len(nodes) > size
+    newest = nodes[max(len(nodes) - size, 0) :] if size else []
+    return build_connection(newest, size, _message_cursor, has_previous=older or after is not None)
