@@ -9,17 +9,17 @@ from datetime import timedelta
 
 import pytest
 import uvicorn
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from app.clock import Clock
 from app.context import AppState
 from app.ws_auth import shared_scope_count
-from db.models import Specialization
+from db.models import Specialization, User
 from schema.ids import to_global_id
-from tests.helpers import GraphQLClient, Member
-from tests.marketplace_support import CANCEL, publish, slot_input
+from tests.helpers import GraphQLClient, Member, db_id
+from tests.marketplace_support import CANCEL, publish
 from tests.process import free_port
 from tests.test_live_helpers import (
     BOARD,
@@ -197,5 +197,23 @@ async def test_subscription_limit_per_connection(ws_base: str, app_state: AppSta
     await ws.close()
 
 
-async def test_slot_input_helper_is_shared() -> None:
-    assert slot_input("x", clock_now := Clock().now())["startsAt"] == clock_now.isoformat()
+async def test_blocking_a_member_closes_their_live_subscriptions(
+    ws_base: str, committing_client: GraphQLClient, engine: AsyncEngine
+) -> None:
+    moderator, member = await committing_client.sign_up("mod"), await committing_client.sign_up("troll")
+    async with engine.begin() as conn:
+        await conn.execute(update(User).where(User.id == db_id(moderator.id)).values(role="MODERATOR"))
+    ws = await WsClient.open(ws_base, token=member.access_token)
+    await ws.acknowledged()
+    await ws.subscribe(NOTIFICATION_ADDED)
+    await ws.subscribe(BOARD)
+    await asyncio.sleep(0.2)
+    await committing_client.data(
+        'mutation($id: ID!) { blockUser(userId: $id, reason: "spam") { id } }',
+        {"id": member.id},
+        token=moderator.access_token,
+    )
+    assert await ws.closed_with() == 4403
+    # A new socket with the same (still unexpired) access token is refused as well.
+    again = await WsClient.open(ws_base, token=member.access_token)
+    assert await again.closed_with() == 4403
