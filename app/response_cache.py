@@ -96,6 +96,9 @@ class ResponseCache:
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
+        # Misses being computed, per (key, generation): concurrent identical misses wait for the first.
+        self.inflight: dict[tuple[bytes, int], asyncio.Future[_Entry | None]] = {}
+        self.coalesced = 0
         self._documents: OrderedDict[str, _Document | None] = OrderedDict()
         self._ready = False
         self._hub: EventHub | None = None
@@ -219,9 +222,18 @@ class ResponseCacheLayer:
         entry = cache.get(key)
         if entry is not None:
             cache.hits += 1
-            await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
-            await send({"type": "http.response.body", "body": entry.body})
+            await _send_entry(send, entry)
             return
+        # Requests arriving while the same miss is computed share its response. They arrived before
+        # any invalidation since it started (the generation is part of the key), so they overlap
+        # the writes that could make it stale, and either answer is a correct one for them.
+        leader = cache.inflight.get((key, cache.generation))
+        if leader is not None:
+            shared = await asyncio.shield(leader)
+            if shared is not None:
+                cache.coalesced += 1
+                await _send_entry(send, shared)
+                return
         cache.misses += 1
         await self._fill(cache, key, fields, scope, replay, send)
 
@@ -235,6 +247,23 @@ class ResponseCacheLayer:
         send: Send,
     ) -> None:
         generation = cache.generation
+        flight: asyncio.Future[_Entry | None] = asyncio.get_running_loop().create_future()
+        cache.inflight.setdefault((key, generation), flight)
+        entry: _Entry | None = None
+        try:
+            entry = await self._compute(cache, fields, scope, receive, send)
+        finally:
+            if cache.inflight.get((key, generation)) is flight:
+                del cache.inflight[(key, generation)]
+            flight.set_result(entry)
+        # Stored only if no invalidation happened meanwhile (`usable` may itself clear on a reconnect).
+        if entry is not None and cache.usable and generation == cache.generation:
+            cache.put(key, entry)
+
+    async def _compute(
+        self, cache: ResponseCache, fields: frozenset[str], scope: Scope, receive: Receive, send: Send
+    ) -> _Entry | None:
+        """Run the request; its response as an entry when it may be shared (200, no errors)."""
         hint = CacheHint()
         scope.setdefault("state", {})[HINT_KEY] = hint
         started: Message | None = None
@@ -249,20 +278,20 @@ class ResponseCacheLayer:
             await send(message)
 
         await self.app(scope, receive, capture)
-        if started is None or started["status"] != 200 or generation != cache.generation:
-            return
+        if started is None or started["status"] != 200:
+            return None
         if fields & TIME_BOUND_ROOT_FIELDS and not hint.noted:
-            return
+            return None
         payload = b"".join(chunks)
-        if len(payload) > MAX_CACHED_BODY_BYTES or not _successful(payload) or not cache.usable:
-            return
-        if generation != cache.generation:  # `usable` may have cleared after a reconnect
-            return
+        if len(payload) > MAX_CACHED_BODY_BYTES or not _successful(payload):
+            return None
         headers = [(k, v) for k, v in started.get("headers", []) if k.lower() != b"x-request-id"]
-        cache.put(
-            key,
-            _Entry(headers, payload, time.monotonic() + cache.ttl_seconds, hint.expires_at),
-        )
+        return _Entry(headers, payload, time.monotonic() + cache.ttl_seconds, hint.expires_at)
+
+
+async def _send_entry(send: Send, entry: _Entry) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+    await send({"type": "http.response.body", "body": entry.body})
 
 
 def _anonymous_json(scope: Scope) -> bool:

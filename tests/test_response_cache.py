@@ -236,3 +236,17 @@ async def wait_for(condition: Any) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.005)
+
+
+async def test_concurrent_identical_misses_are_computed_once(
+    app: Starlette, committing_client: GraphQLClient, engine: AsyncEngine, clock: Clock
+) -> None:
+    cache = cache_of(app)
+    await wait_usable(cache)
+    host = await committing_client.sign_up("host")
+    spec = await committed_spec(engine)
+    slot = await publish(committing_client, host, spec, start(clock, 1))
+    misses = cache.misses
+    boards = await asyncio.gather(*(board_ids(committing_client) for _ in range(6)))
+    assert boards == [[slot]] * 6
+    assert cache.misses == misses + 1
