@@ -16,6 +16,10 @@ LUA = r"""
 local bodies = {BODIES}
 local tokens = {TOKENS}
 local paired = {PAIRED}
+-- write mix: with probability write_ratio a request is writes[j] sent with write_tokens[j]
+local writes = {WRITES}
+local write_tokens = {WRITE_TOKENS}
+local write_ratio = {WRITE_RATIO}
 local threads = {}
 local counter = 1
 
@@ -32,6 +36,11 @@ end
 
 function request()
   local headers = {["Content-Type"] = "application/json"}
+  if #writes > 0 and math.random() < write_ratio then
+    local j = math.random(#writes)
+    headers["Authorization"] = "Bearer " .. write_tokens[j]
+    return wrk.format("POST", "{PATH}", headers, writes[j])
+  end
   local i = math.random(#bodies)
   if #tokens > 0 then
     -- paired: body i belongs to token i (e.g. a message in an interview the member takes part in)
@@ -100,11 +109,23 @@ def _lua_list(items: list[str]) -> str:
 
 
 def write_script(
-    path: Path, bodies: list[dict[str, object]], tokens: list[str], url_path: str, *, paired: bool = False
+    path: Path,
+    bodies: list[dict[str, object]],
+    tokens: list[str],
+    url_path: str,
+    *,
+    paired: bool = False,
+    writes: list[tuple[dict[str, object], str]] | None = None,
+    write_ratio: float = 0.0,
 ) -> Path:
+    """A wrk script; `writes` (body, token) pairs are mixed in at `write_ratio` of the requests."""
     assert not paired or len(bodies) == len(tokens)
+    writes = writes or []
     text = (
-        LUA.replace("{BODIES}", _lua_list([json.dumps(b, separators=(",", ":")) for b in bodies]))
+        LUA.replace("{WRITES}", _lua_list([json.dumps(b, separators=(",", ":")) for b, _ in writes]))
+        .replace("{WRITE_TOKENS}", _lua_list([t for _, t in writes]))
+        .replace("{WRITE_RATIO}", repr(write_ratio))
+        .replace("{BODIES}", _lua_list([json.dumps(b, separators=(",", ":")) for b in bodies]))
         .replace("{TOKENS}", _lua_list(tokens))
         .replace("{PATH}", url_path)
         .replace("{PAIRED}", "true" if paired else "false")

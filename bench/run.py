@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -154,7 +154,7 @@ async def count_statements(
             await one(i)
         proxy.counts.reset()
         for i in range(n):
-            await one(i)
+            await one(i + 5)  # bodies differing per request stay distinct from the warm-up's
     top = sorted(proxy.counts.texts.items(), key=lambda kv: -kv[1])[:10]
     return {
         "data": proxy.counts.data / n,
@@ -183,6 +183,106 @@ async def measure(
     return res
 
 
+WRITE_RATIO = 0.05
+
+
+async def board_with_writes(
+    key: str,
+    base: str,
+    tokens: list[str],
+    seeded: scenarios.SeedInfo,
+    args: argparse.Namespace,
+    run: int,
+) -> tuple[Result, dict[str, int]]:
+    """The board under wrk with 5% createSlot writes, while a checker proves reads are never stale.
+
+    The checker publishes a slot earlier than every other open slot, reads the board anonymously (the
+    same document wrk reads, so it is served from the cache whenever the cache has it), expects the slot
+    first, withdraws it and expects it gone. Each read follows its write's reply, so a stale cached
+    response would show.
+    """
+    spec = seeded.specialization_id
+    now = datetime.now(UTC)
+    writes = [
+        (
+            scenarios.create_slot_body(spec, (now + timedelta(days=30 + 200 * run, hours=i)).isoformat(), 30),
+            tokens[i % len(tokens)],
+        )
+        for i in range(3000)
+    ]
+    script = write_script(
+        WORK / f"{key}_board_mix.lua",
+        [scenarios.board_body()],
+        [],
+        "/graphql",
+        writes=writes,
+        write_ratio=WRITE_RATIO,
+    )
+    stop = asyncio.Event()
+    checker = asyncio.create_task(board_checker(base, tokens, spec, stop))
+    try:
+        res = await run_wrk(base + "/graphql", script, duration=args.duration, concurrency=args.concurrency)
+    finally:
+        stop.set()
+        check = await checker
+    res.load1 = round(os.getloadavg()[0], 2)
+    log(
+        f"{key}_board_mix ({WRITE_RATIO:.0%} createSlot): {res.rps:.0f} req/s p50 {res.p50_ms:.1f} ms "
+        f"p99 {res.p99_ms:.1f} ms ok {res.ok} errors {res.graphql_errors} conflicts {res.conflicts}; "
+        f"checker {check}"
+    )
+    return res, check
+
+
+async def board_checker(base: str, tokens: list[str], spec: int, stop: asyncio.Event) -> dict[str, int]:
+    counts = {"checks": 0, "stale": 0, "inconclusive": 0, "write_failures": 0}
+    t0 = datetime.now(UTC) + timedelta(hours=3)
+    board = scenarios.board_body()
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+
+        async def post(body: dict[str, object], token: str | None = None) -> dict[str, object] | None:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            reply = await client.post("/graphql", json=body, headers=headers)
+            data = reply.json()
+            ok = reply.status_code == 200 and not data.get("errors")
+            return data["data"] if ok else None
+
+        async def board_ids() -> tuple[list[str], list[datetime]]:
+            data = await post(board)
+            assert data is not None, "board read failed"
+            nodes = [e["node"] for e in data["openSlots"]["edges"]]  # type: ignore[index]
+            return [n["id"] for n in nodes], [datetime.fromisoformat(n["startsAt"]) for n in nodes]
+
+        k = 0
+        while not stop.is_set():
+            starts = (t0 - timedelta(seconds=40 * k)).replace(microsecond=0)
+            token = tokens[k % len(tokens)]
+            k += 1
+            created = await post(scenarios.create_slot_body(spec, starts.isoformat()), token)
+            if created is None:
+                counts["write_failures"] += 1
+                continue
+            slot_id = created["createSlot"]["id"]  # type: ignore[index]
+            ids, times = await board_ids()
+            counts["checks"] += 1
+            if slot_id not in ids:
+                full_and_earlier = len(ids) == 20 and all(t < starts for t in times)
+                counts["inconclusive" if full_and_earlier else "stale"] += 1
+            withdraw: dict[str, object] = {
+                "query": "mutation W($id: ID!) { withdrawSlot(id: $id) { id } }",
+                "variables": {"id": slot_id},
+            }
+            if await post(withdraw, token) is None:
+                counts["write_failures"] += 1
+                continue
+            ids, _ = await board_ids()
+            counts["checks"] += 1
+            if slot_id in ids:
+                counts["stale"] += 1
+            await asyncio.sleep(0.02)
+    return counts
+
+
 async def ours(args: argparse.Namespace, sdl: str, seeded: scenarios.SeedInfo, results: dict) -> None:  # type: ignore[type-arg]
     secret = secrets.token_urlsafe(36)[:48]
     has_messages = scenarios.interview_has_messages(sdl)
@@ -200,6 +300,13 @@ async def ours(args: argparse.Namespace, sdl: str, seeded: scenarios.SeedInfo, r
             r["board"] = (
                 await measure(f"{key}_board", base + "/graphql", [scenarios.board_body()], [], args)
             ).row()
+            # Every request a response-cache miss: what the board costs without the cache.
+            misses = [scenarios.board_body(nonce=n) for n in range(20_000)]
+            r["board_uncached"] = (
+                await measure(f"{key}_board_uncached", base + "/graphql", misses, [], args)
+            ).row()
+            mix, check = await board_with_writes(key, base, tokens, seeded, args, len(results))
+            r["board_mix"] = {**mix.row(), "stale_check": check}
             r["my_interviews"] = (
                 await measure(
                     f"{key}_mine", base + "/graphql", [scenarios.mine_body(has_messages)], tokens, args
@@ -239,6 +346,10 @@ async def ours(args: argparse.Namespace, sdl: str, seeded: scenarios.SeedInfo, r
             sql: dict[str, object] = {}
             sql["board"] = await count_statements(proxy, base, [scenarios.board_body()], [], 50)
             sql["board_first_5"] = await count_statements(proxy, base, [scenarios.board_body(5)], [], 50)
+            misses = [scenarios.board_body(nonce=n) for n in range(60)]
+            sql["board_uncached"] = await count_statements(proxy, base, misses, [], 50)
+            misses_5 = [scenarios.board_body(5, nonce=n) for n in range(60)]
+            sql["board_uncached_first_5"] = await count_statements(proxy, base, misses_5, [], 50)
             sql["my_interviews"] = await count_statements(
                 proxy, base, [scenarios.mine_body(has_messages)], tokens, 50
             )

@@ -30,6 +30,7 @@ class SeedInfo:
         self.interview_ids = seeded.interview_ids
         self._contention = list(seeded.contention_slot_ids)
         self.participations = seeded.participations
+        self.specialization_id = seeded.specialization_id
 
     def next_contention_batch(self, n: int) -> list[int]:
         batch, self._contention = self._contention[:n], self._contention[n:]
@@ -43,11 +44,27 @@ def login_body(email: str, password: str) -> Body:
     }
 
 
-def board_body(first: int = 20) -> Body:
+def board_body(first: int = 20, nonce: int | None = None) -> Body:
+    # A `nonce` variable (declared nowhere, so ignored by GraphQL) makes each body a response-cache miss.
+    variables: dict[str, object] = {"first": first} if nonce is None else {"first": first, "nonce": nonce}
     return {
         "query": "query Board($first: Int) { openSlots(first: $first) { edges { node { id startsAt "
         "durationMinutes host { displayName } specialization { name } } } } }",
-        "variables": {"first": first},
+        "variables": variables,
+    }
+
+
+def create_slot_body(specialization_id: int, starts_at: str, minutes: int = 15) -> Body:
+    return {
+        "query": "mutation Create($i: CreateSlotInput!) { createSlot(input: $i) { id } }",
+        "variables": {
+            "i": {
+                "specializationId": gid("Specialization", specialization_id),
+                "startsAt": starts_at,
+                "durationMinutes": minutes,
+                "videoLink": "https://meet.example.com/bench",
+            }
+        },
     }
 
 
@@ -206,7 +223,11 @@ def table(results: dict[str, Any], workers: list[int]) -> str:
     for label, key, sql_key in servers:
         for scenario, r in (results.get(key) or {}).items():
             rps, p50, p99 = _fmt(r)
-            sql_name = "book_slot_mixed" if scenario == "book_slot" else scenario
+            sql_name = {
+                "book_slot": "book_slot_mixed",
+                "board_mix": "-",
+                "board_uncached": "board_uncached",
+            }.get(scenario, scenario)
             lines.append(
                 f"| {label} | {scenario} | {rps} | {p50} | {p99} | {r['ok']} "
                 f"| {r['graphql_errors'] + r['non_200']}"
@@ -247,6 +268,8 @@ def write_docs(path: Path, results: dict[str, Any], table_md: str) -> None:
             table_md,
             "",
             f"Integrity after the bookSlot runs: {_integrity(results)}.",
+            "",
+            f"Board cache under a write mix: {_mix(results)}.",
             DOCS_END,
         ]
     )
@@ -257,6 +280,18 @@ def write_docs(path: Path, results: dict[str, Any], table_md: str) -> None:
     else:
         text += "\n" + block + "\n"
     path.write_text(text)
+
+
+def _mix(results: dict[str, Any]) -> str:
+    parts = []
+    for key, value in results.items():
+        if key.startswith("ours_w") and isinstance(value, dict) and "board_mix" in value:
+            c = value["board_mix"]["stale_check"]
+            parts.append(
+                f"{key}: {c['checks']} write-then-read checks during the run, {c['stale']} stale, "
+                f"{c['inconclusive']} inconclusive, {c['write_failures']} failed writes"
+            )
+    return "; ".join(parts) or "n/a"
 
 
 def _integrity(results: dict[str, Any]) -> str:
