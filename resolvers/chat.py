@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from app.context import Context
-from app.errors import NotFound, RateLimited
-from db.models import Interview, Message
+from app.errors import RateLimited
+from db.models import Message
 from resolvers import validation
 from resolvers.booking import can_view_interview
 from resolvers.lifecycle import lock_interview
@@ -69,25 +69,6 @@ async def send_message(context: Context, interview_id: int, body: str) -> Messag
 
         context.db.after_commit(publish)
     return row
-
-
-async def require_visible_interview(context: Context, interview_id: int) -> Interview:
-    """The interview when the viewer may read it (participants, staff), else NOT_FOUND."""
-    viewer = context.require_viewer()
-    interview = await context.loaders.interview.load(interview_id)
-    if interview is None or not can_view_interview(viewer, interview):
-        raise NotFound("No Interview with this ID.")
-    return interview
-
-
-async def message_page(
-    context: Context, interview_id: int, *, after_id: int | None, limit: int
-) -> Sequence[Message]:
-    """Messages of an interview the caller may read, oldest first, after `after_id`."""
-    statement = select(Message).where(Message.interview_id == interview_id).order_by(Message.id).limit(limit)
-    if after_id is not None:
-        statement = statement.where(Message.id > after_id)
-    return (await context.db.execute(statement)).scalars().all()
 
 
 async def visible_messages(context: Context, ids: Sequence[int]) -> list[Message | None]:

@@ -39,16 +39,6 @@ def after_id(after: str | None) -> int | None:
     return value
 
 
-async def interview_messages(
-    info: Info, interview_id: int, first: int | None, after: str | None
-) -> relay.Connection[Message]:
-    """One page of an interview's chat, oldest first (used by `Interview.messages`)."""
-    size = page_size(first, info.context.settings)
-    rows = await chat.message_page(info.context, interview_id, after_id=after_id(after), limit=size + 1)
-    nodes = [Message.from_row(r) for r in rows]
-    return build_connection(nodes, size, id_cursor, has_previous=after is not None)
-
-
 @strawberry.type
 class LiveQuery:
     @strawberry.field(description="The viewer's notifications, newest first.", extensions=authenticated())
@@ -113,7 +103,7 @@ class LiveSubscription:
         description="One interview's status (participants, moderators and admins).",
         extensions=authenticated(),
     )
-    async def interview_updated(  # type: ignore[misc]  # returns the stream after checking access
+    async def interview_updated(  # returns the stream after checking access
         self, info: Info, id: strawberry.ID
     ) -> AsyncGenerator[Interview, None]:
         context = info.context
@@ -130,7 +120,7 @@ class LiveSubscription:
         description="New messages in one interview's chat (participants, moderators and admins).",
         extensions=authenticated(),
     )
-    async def message_added(  # type: ignore[misc]  # returns the stream after checking access
+    async def message_added(  # returns the stream after checking access
         self, info: Info, interview_id: strawberry.ID
     ) -> AsyncGenerator[Message, None]:
         context = info.context
