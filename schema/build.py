@@ -13,7 +13,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -21,11 +20,12 @@ from strawberry.tools import merge_types
 from app.settings import Settings
 from schema.accounts import AccountsMutation, AccountsQuery
 from schema.extensions import CloseDatabaseSession, ErrorCodes
-from schema.live import LiveMutation, LiveQuery, LiveSubscription
+from schema.live import LiveMutation, LiveQuery, LiveSubscription, ReleaseEventScope
 from schema.marketplace import MarketplaceMutation, MarketplaceQuery
 from schema.marketplace_lifecycle import LifecycleMutation
 from schema.observability import RequestInfo
 from schema.trust import ReadOnlyApiKeys, TrustMutation, TrustQuery
+from schema.validation_cache import StableValidationCache
 
 QUERY_TYPES: tuple[type, ...] = (AccountsQuery, TrustQuery, MarketplaceQuery, LiveQuery)
 MUTATION_TYPES: tuple[type, ...] = (
@@ -48,10 +48,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         partial(ParserCache, maxsize=1000),
         partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
-        partial(ValidationCache, maxsize=1000),
+        StableValidationCache,  # strawberry's ValidationCache never hits with the limiters above
         RequestInfo,
         ErrorCodes,
         ReadOnlyApiKeys,
+        ReleaseEventScope,
         CloseDatabaseSession,
     ]
     if not settings.introspection_enabled:
