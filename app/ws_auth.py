@@ -34,7 +34,28 @@ class EventScope:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-_current_scope: ContextVar[EventScope | None] = ContextVar("live_event_scope", default=None)
+@dataclass(eq=False)
+class _Lease:
+    """One subscriber's use of a scope; released after execution, before the (maybe slow) send."""
+
+    scope: EventScope
+    key: int | None
+    released: bool = False
+
+    async def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        scope = self.scope
+        scope.users -= 1
+        if scope.users == 0:
+            if self.key is not None and _shared.get(self.key) is scope:
+                del _shared[self.key]
+            async with scope.db.lock:  # another subscriber may still be mid-statement
+                await scope.db.close()
+
+
+_current_lease: ContextVar[_Lease | None] = ContextVar("live_event_lease", default=None)
 # Scopes of events being resolved right now, by id(message): every local subscriber of one published
 # message shares one scope, so an event costs one query per loader batch per process, not per socket.
 _shared: dict[int, EventScope] = {}
@@ -49,8 +70,8 @@ class LiveContext(Context):
 
     @property
     def db(self) -> Db:
-        scope = _current_scope.get()
-        return scope.db if scope is not None else self._socket_db
+        lease = _current_lease.get()
+        return lease.scope.db if lease is not None and not lease.released else self._socket_db
 
     @db.setter
     def db(self, value: Db) -> None:
@@ -58,8 +79,8 @@ class LiveContext(Context):
 
     @property
     def loaders(self) -> Loaders:
-        scope = _current_scope.get()
-        return scope.loaders if scope is not None else self._socket_loaders
+        lease = _current_lease.get()
+        return lease.scope.loaders if lease is not None and not lease.released else self._socket_loaders
 
     @loaders.setter
     def loaders(self, value: Loaders) -> None:
@@ -78,7 +99,8 @@ class LiveContext(Context):
 async def event_scope(app: AppState, message: dict[str, Any] | None = None) -> AsyncIterator[EventScope]:
     """Make a fresh Db + Loaders current for one event; closes the Db when the last user leaves.
 
-    With `message`, local subscribers handling the same published message share the scope.
+    With `message`, local subscribers handling the same published message share the scope. The
+    scope is released on exit or earlier by `release_current_scope` (after execution, before send).
     """
     key = id(message) if message is not None else None
     scope = _shared.get(key) if key is not None else None
@@ -88,17 +110,25 @@ async def event_scope(app: AppState, message: dict[str, Any] | None = None) -> A
         if key is not None:
             _shared[key] = scope
     scope.users += 1
-    token = _current_scope.set(scope)
+    lease = _Lease(scope, key)
+    token = _current_lease.set(lease)
     try:
         yield scope
     finally:
         with contextlib.suppress(ValueError):  # reset from another context after cancellation
-            _current_scope.reset(token)
-        scope.users -= 1
-        if scope.users == 0:
-            if key is not None and _shared.get(key) is scope:
-                del _shared[key]
-            await scope.db.close()
+            _current_lease.reset(token)
+        await lease.release()
+
+
+async def release_current_scope() -> None:
+    """Release the event scope of this task early: called once the event's result is computed.
+
+    The subscription generator resumes only after the transport has sent the result, which can
+    take long for a slow client; the database connection must not wait for that.
+    """
+    lease = _current_lease.get()
+    if lease is not None:
+        await lease.release()
 
 
 def shared_scope_count() -> int:

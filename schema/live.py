@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import strawberry
 from strawberry import relay
+from strawberry.extensions import SchemaExtension
 
 from app.context import Context
-from app.ws_auth import EventScope
+from app.ws_auth import EventScope, release_current_scope
 from resolvers import chat, notifications, subscriptions
 from resolvers.events import interview_channel, slots_channel
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
@@ -37,6 +38,14 @@ def after_id(after: str | None) -> int | None:
 
         raise BadUserInput("Malformed cursor.", field="after")
     return value
+
+
+class ReleaseEventScope(SchemaExtension):
+    """Frees a subscription event's database scope as soon as its result is computed."""
+
+    async def on_stream_result(self, result: Any) -> AsyncIterator[None]:
+        await release_current_scope()
+        yield
 
 
 @strawberry.type
