@@ -244,8 +244,9 @@ def table(results: dict[str, Any], workers: list[int]) -> str:
         ]
         for w in workers:
             mine = results.get(f"ours_w{w}") or {}
-            for scenario in ("board", "my_interviews"):
-                a, b = mine.get(scenario), pg.get(scenario)
+            for scenario in ("board", "board_uncached", "board_mix", "my_interviews"):
+                # The board variants (no cache; 5% writes) are all compared with PostGraphile's board.
+                a, b = mine.get(scenario), pg.get(scenario if scenario in pg else "board")
                 if a and b:
                     lines.append(
                         f"| {scenario} | {w} | {_ratio(a['rps'], b['rps'])} "
