@@ -18,6 +18,7 @@ from app.auth.tokens import InvalidToken
 from app.context import AppState, Context, Db, blocked_error
 from app.errors import Unauthenticated
 from app.ws_auth import LiveContext, authenticate_socket
+from app.ws_fanout import SharedFanoutHandler
 from dataloaders import Loaders
 from db.models import User
 from resolvers.api_keys import authenticate_api_key, looks_like_api_key
@@ -82,6 +83,9 @@ def _is_request_error(response_data: GraphQLHTTPResponse) -> bool:
 
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context and an `extensions.code` on every error."""
+
+    # Board subscriptions share one execution per group of identical subscribers (app/ws_fanout.py).
+    graphql_transport_ws_handler_class = SharedFanoutHandler
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         if result.errors:

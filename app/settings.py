@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     reminder_poll_seconds: float = 15.0
     reminder_scheduler_enabled: bool = True
     ws_connection_init_timeout_seconds: float = 10.0
+    # Board subscribers with the same document and visibility share one execution (app/ws_fanout.py).
+    ws_shared_fanout: bool = True
 
     log_format: Literal["json", "text"] | None = None
     log_level: str = "INFO"
