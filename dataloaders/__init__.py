@@ -36,6 +36,8 @@ class Loaders:
     interview_feedback: DataLoader[int, list[Feedback]] = field(init=False)
     user_stats: DataLoader[int, UserStatsRow] = field(init=False)
     message_page: DataLoader[MessagePageKey, list[Any]] = field(init=False)
+    # Loaders of ready-made GraphQL objects, created on first use by schema types (see _user_soon).
+    nodes: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         db = self.db
