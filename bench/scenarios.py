@@ -69,7 +69,8 @@ def create_slot_body(specialization_id: int, starts_at: str, minutes: int = 15) 
 
 
 def mine_body(with_messages: bool, first: int = 20) -> Body:
-    messages = " messages(first: 5) { edges { node { id body createdAt } } }" if with_messages else ""
+    # "The last 5 messages" (Interview.messages(last:) returns the newest n, oldest first).
+    messages = " messages(last: 5) { edges { node { id body createdAt } } }" if with_messages else ""
     return {
         "query": "query Mine($first: Int) { myInterviews(first: $first) { edges { node { id status startsAt "
         "interviewer { displayName } candidate { displayName } specialization { name }"
@@ -151,7 +152,7 @@ def pg_mine_body(n: dict[str, str], user_id: int, with_messages: bool, first: in
     # the filter plugin). Our myInterviews covers both roles, so this query is the lighter one.
     # `nodeId` is PostGraphile's global ID, the counterpart of our `id`.
     messages = (
-        f"{n['messages']}(first: 5, orderBy: ID_ASC) {{ nodes {{ nodeId body createdAt }} }}"
+        f"{n['messages']}(first: 5, orderBy: ID_DESC) {{ nodes {{ nodeId body createdAt }} }}"
         if with_messages
         else ""
     )
