@@ -76,11 +76,12 @@ def client_process(url: str, count: int, events: int, pipe: Connection, timeout:
             await asyncio.gather(*(r.wait() for r in readies[start : start + 100]))
         pipe.send(("ready", count))
         pipe.recv()  # "go": events are about to be published
+        cpu_at_go = time.process_time()
         done, pending = await asyncio.wait(tasks, timeout=timeout)
         errors = sum(1 for t in done if t.exception() is not None)
         for task in pending:
             task.cancel()
-        pipe.send(("done", latencies, errors, len(pending)))
+        pipe.send(("done", latencies, errors, len(pending), time.process_time() - cpu_at_go))
 
     asyncio.run(main())
 
@@ -207,18 +208,22 @@ def main() -> None:
         connect_seconds = time.monotonic() - began
         time.sleep(2)  # idle
         rss_idle = server_proc.memory_info().rss
+        cpu_before = sum(server_proc.cpu_times()[:2])
         for pipe in pipes:
             pipe.send("go")
         published = time.monotonic()
         mutation_ms = publish_events(base, token, spec, args.events, args.interval)
         latencies: list[float] = []
         errors = unfinished = 0
+        clients_cpu = 0.0
         for pipe in pipes:
-            _, values, failed, pending = pipe.recv()
+            _, values, failed, pending, cpu = pipe.recv()
             latencies += values
             errors += failed
             unfinished += pending
+            clients_cpu += cpu
         elapsed = time.monotonic() - published
+        server_cpu = sum(server_proc.cpu_times()[:2]) - cpu_before
         for process in processes:
             process.join()
     finally:
@@ -229,7 +234,8 @@ def main() -> None:
     print()
     print(
         f"fan-out: {args.subscribers} subscribers x {args.events} events, {len(shares)} client processes, "
-        f"{os.cpu_count()} CPUs, hub: {'Redis' if env['REDIS_URL'] else 'in-process'}"
+        f"{os.cpu_count()} CPUs, hub: {'Redis' if env['REDIS_URL'] else 'in-process'}, "
+        f"WS_SHARED_FANOUT={os.environ.get('WS_SHARED_FANOUT', 'true')}"
     )
     rows = [
         ("subscribers connected in", f"{connect_seconds:.1f} s"),
@@ -242,6 +248,11 @@ def main() -> None:
         ("delivery latency p99", f"{percentile(latencies, 0.99):.1f} ms"),
         ("delivery latency max", f"{max(latencies, default=float('nan')):.1f} ms"),
         ("createSlot round trip p50", f"{statistics.median(mutation_ms):.1f} ms"),
+        (
+            "server CPU per delivery",
+            f"{server_cpu / max(1, len(latencies)) * 1e6:.0f} us (clients: "
+            f"{clients_cpu / max(1, len(latencies)) * 1e6:.0f} us)",
+        ),
         ("server RSS before / idle", f"{rss_before / 2**20:.0f} MiB / {rss_idle / 2**20:.0f} MiB"),
         (
             "server memory per idle connection",
