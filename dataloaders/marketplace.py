@@ -23,6 +23,7 @@ class UserStatsRow:
     interviews_taken: int = 0
     average_rating: float | None = None
     no_shows: int = 0
+    interviewer_cancellations: int = 0
 
 
 async def load_slots(db: Db, ids: Sequence[int]) -> list[Slot | None]:
@@ -65,6 +66,9 @@ async def load_user_stats(db: Db, user_ids: Sequence[int]) -> list[UserStatsRow]
             func.count().filter(completed).label("given"),
             literal(0).label("taken"),
             func.count().filter(Interview.no_show_user_id == Interview.interviewer_id).label("no_shows"),
+            func.count()
+            .filter(Interview.status == "CANCELLED", Interview.cancelled_by_id == Interview.interviewer_id)
+            .label("cancellations"),
         )
         .where(Interview.interviewer_id.in_(ids))
         .group_by(Interview.interviewer_id)
@@ -75,17 +79,19 @@ async def load_user_stats(db: Db, user_ids: Sequence[int]) -> list[UserStatsRow]
             literal(0).label("given"),
             func.count().filter(completed).label("taken"),
             func.count().filter(Interview.no_show_user_id == Interview.candidate_id).label("no_shows"),
+            literal(0).label("cancellations"),
         )
         .where(Interview.candidate_id.in_(ids))
         .group_by(Interview.candidate_id)
     )
-    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     count_rows: Sequence[Any] = (await db.execute(given.union_all(taken))).all()
     for row in count_rows:
         totals = counts[int(row[0])]
         totals[0] += int(row[1])
         totals[1] += int(row[2])
         totals[2] += int(row[3])
+        totals[3] += int(row[4])
     ratings_statement = (
         select(Feedback.subject_id, func.avg(Feedback.rating))
         .where(Feedback.subject_id.in_(ids), Feedback.subject_was_interviewer.is_(True))
@@ -95,13 +101,14 @@ async def load_user_stats(db: Db, user_ids: Sequence[int]) -> list[UserStatsRow]
     ratings = {int(row[0]): float(row[1]) for row in rating_rows}
     result = []
     for user_id in ids:
-        n_given, n_taken, n_no_shows = counts.get(user_id, [0, 0, 0])
+        n_given, n_taken, n_no_shows, n_cancellations = counts.get(user_id, [0, 0, 0, 0])
         result.append(
             UserStatsRow(
                 interviews_given=n_given,
                 interviews_taken=n_taken,
                 average_rating=round(ratings[user_id], 2) if user_id in ratings else None,
                 no_shows=n_no_shows,
+                interviewer_cancellations=n_cancellations,
             )
         )
     return result

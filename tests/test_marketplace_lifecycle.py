@@ -103,6 +103,11 @@ async def test_candidate_cannot_cancel_after_cutoff(
     row = await db_session.get(Interview, db_id(b.interview_id), populate_existing=True)
     assert row is not None
     assert row.cancelled_by_id == db_id(b.host.id)
+    record = "query($id: ID!) { user(id: $id) { stats { interviewerCancellations } } }"
+    host_stats = (await client.data(record, {"id": b.host.id}))["user"]["stats"]
+    assert host_stats == {"interviewerCancellations": 1}
+    candidate_stats = (await client.data(record, {"id": b.candidate.id}))["user"]["stats"]
+    assert candidate_stats == {"interviewerCancellations": 0}
     await assert_ledger_consistent(db_session)
 
 

@@ -66,6 +66,9 @@ class UserStats:
         description="Average rating received as interviewer; null before the first rating."
     )
     no_shows: int = strawberry.field(description="Interviews this member was found absent from.")
+    interviewer_cancellations: int = strawberry.field(
+        description="Bookings this member cancelled as the interviewer (their reliability record)."
+    )
 
     @classmethod
     def from_row(cls, row: UserStatsRow) -> UserStats:
@@ -74,6 +77,7 @@ class UserStats:
             interviews_taken=row.interviews_taken,
             average_rating=row.average_rating,
             no_shows=row.no_shows,
+            interviewer_cancellations=row.interviewer_cancellations,
         )
 
 
