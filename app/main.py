@@ -25,6 +25,7 @@ from app.calendar_feed import calendar_feed
 from app.clock import Clock
 from app.context import AppState
 from app.events import create_hub
+from app.events.instrumented import InstrumentedHub
 from app.files import file_routes
 from app.graphql_view import GraphQLView
 from app.metrics import mark_process_dead, metrics_endpoint
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         limiter: RateLimiter = MemoryRateLimiter()
         if redis is not None:
             limiter = RedisRateLimiter(redis, prefix=settings.redis_prefix + "ratelimit:")
-        hub = create_hub(settings.redis_url)
+        hub = InstrumentedHub(create_hub(settings.redis_url), settings.redis_prefix)
         await hub.start()
         state = AppState(
             settings=settings,

@@ -20,6 +20,7 @@ import pytest
 import websockets
 
 from app import metrics
+from app.context import AppState
 from app.logging_setup import JsonFormatter
 from db.migrate import upgrade
 from tests import infra
@@ -271,3 +272,19 @@ async def test_workers_with_embedded_postgres_stop_cleanly(tmp_path: Path) -> No
     finally:
         stop(process)
     assert await asyncio.to_thread(wait_until_no_postgres, data_dir) == []
+
+
+async def test_events_are_counted_in_metrics(client: GraphQLClient, app_state: AppState) -> None:
+    from app.events.instrumented import channel_kind
+
+    assert channel_kind("mi:interview:7:chat", "mi:") == "interview:chat"
+    assert channel_kind("mi:slots", "mi:") == "slots"
+    channel = f"{app_state.settings.redis_prefix}metrics-probe"
+    async with app_state.hub.subscribe(channel) as subscription:
+        await app_state.hub.publish(channel, {"kind": "PROBE"})
+        assert await anext(subscription) == {"kind": "PROBE"}
+    text = (await client.http.get("/metrics")).text
+    published = [line for line in text.splitlines() if "events_published" in line and "metrics-probe" in line]
+    delivered = [line for line in text.splitlines() if "events_delivered" in line and "metrics-probe" in line]
+    assert published, text[:2000]
+    assert delivered
