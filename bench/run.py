@@ -328,7 +328,9 @@ async def ours(args: argparse.Namespace, sdl: str, seeded: scenarios.SeedInfo, r
             batch = seeded.next_contention_batch(20)
             before = await check_ledger()
             bodies = [scenarios.book_body(sid) for sid in batch]
-            book = (await measure(f"{key}_book", base + "/graphql", bodies, tokens, args)).row()
+            book: dict[str, object] = {
+                **(await measure(f"{key}_book", base + "/graphql", bodies, tokens, args)).row()
+            }
             after = await check_ledger()
             book["contended_slots"] = len(batch)
             book["new_spend_entries"] = after["spend_entries"] - before["spend_entries"]
@@ -366,14 +368,14 @@ async def ours(args: argparse.Namespace, sdl: str, seeded: scenarios.SeedInfo, r
             bodies = [scenarios.book_body(sid) for sid in batch]
             sql["book_slot_mixed"] = await count_statements(proxy, base, bodies, tokens, 30)
             results["ours_sql"] = sql
-            log("SQL per request: " + json.dumps({k: (v["data"], v["tx"]) for k, v in sql.items()}))
+            log("SQL per request: " + json.dumps({k: (v["data"], v["tx"]) for k, v in sql.items()}))  # type: ignore[index]
     finally:
         await proxy.stop()
 
 
 async def postgraphile(
-    args: argparse.Namespace, seeded: scenarios.SeedInfo, with_messages: bool, results: dict
-) -> None:  # type: ignore[type-arg]
+    args: argparse.Namespace, seeded: scenarios.SeedInfo, with_messages: bool, results: dict[str, object]
+) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     async with start_postgraphile(WORK, DSN, port) as pg:
