@@ -250,3 +250,22 @@ async def test_concurrent_identical_misses_are_computed_once(
     boards = await asyncio.gather(*(board_ids(committing_client) for _ in range(6)))
     assert boards == [[slot]] * 6
     assert cache.misses == misses + 1
+
+
+async def test_redis_disconnect_bypasses_and_reconnect_clears(clock: Clock) -> None:
+    class FakeHub:
+        connected = True
+        reconnects = 0
+
+    from app.response_cache import _Entry
+
+    hub = FakeHub()
+    cache = ResponseCache(clock, ttl_seconds=60, max_entries=4)
+    cache._hub, cache._ready = hub, True  # type: ignore[assignment]  # as `follow` leaves them
+    assert cache.usable
+    cache.put(b"k", _Entry([], b"{}", float("inf"), None))
+    hub.connected = False  # events published now are lost to this instance
+    assert not cache.usable
+    hub.connected, hub.reconnects = True, 1
+    assert cache.usable
+    assert len(cache) == 0
