@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,17 +29,22 @@ def running_server(env: dict[str, str], *, port: int | None = None, timeout: flo
     """Run `mockinterview serve` with `env` added to the environment; yields its base URL."""
     port = port or free_port()
     full_env = {**os.environ, **env}
+    # A file, not a pipe: nobody reads the server's log while it runs, and a full pipe would block it.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below, after the server)
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise RuntimeError(f"server exited early:\n{output}")
+                log.seek(0)
+                raise RuntimeError(f"server exited early:\n{log.read().decode(errors='replace')}")
             try:
                 if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
                     break
@@ -56,3 +62,4 @@ def running_server(env: dict[str, str], *, port: int | None = None, timeout: flo
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        log.close()
