@@ -6,15 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select, tuple_
-from sqlalchemy.exc import IntegrityError
 
 from app.context import Context
 from app.errors import Conflict, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Interview, Slot, User
 from resolvers import events, notifications
+from resolvers.integrity import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, flush_or_conflict
 from resolvers.points import change_balance
-from resolvers.slots import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, integrity_sqlstate
 
 STAFF_ROLES = ("MODERATOR", "ADMIN")
 FINISHED = ("COMPLETED", "CANCELLED", "NO_SHOW")
@@ -70,16 +69,13 @@ async def book_slot(context: Context, slot_id: int) -> Interview:
             updated_at=now,
         )
         session.add(interview)
-        try:
-            async with session.begin_nested():
-                await session.flush()
-        except IntegrityError as exc:
-            state = integrity_sqlstate(exc)
-            if state == EXCLUSION_VIOLATION:
-                raise Conflict("You already have an interview at this time.") from exc
-            if state == UNIQUE_VIOLATION:
-                raise Conflict("This slot is no longer available.") from exc
-            raise
+        await flush_or_conflict(
+            session,
+            {
+                EXCLUSION_VIOLATION: "You already have an interview at this time.",
+                UNIQUE_VIOLATION: "This slot is no longer available.",
+            },
+        )
         cost = context.settings.booking_cost_points
         if cost > 0:
             await change_balance(

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.context import Context
 from app.errors import BadUserInput, Conflict, NotFound
 from dataloaders import forget
 from db.models import Feedback, Interview
 from resolvers import notifications, validation
-from resolvers.slots import UNIQUE_VIOLATION, integrity_sqlstate
+from resolvers.integrity import UNIQUE_VIOLATION, flush_or_conflict
 
 
 async def submit_feedback(context: Context, interview_id: int, rating: int, comment: str) -> Feedback:
@@ -37,13 +36,9 @@ async def submit_feedback(context: Context, interview_id: int, rating: int, comm
             comment=clean_comment,
         )
         session.add(feedback)
-        try:
-            async with session.begin_nested():
-                await session.flush()
-        except IntegrityError as exc:
-            if integrity_sqlstate(exc) == UNIQUE_VIOLATION:
-                raise Conflict("You have already given feedback for this interview.") from exc
-            raise
+        await flush_or_conflict(
+            session, {UNIQUE_VIOLATION: "You have already given feedback for this interview."}
+        )
         await session.refresh(feedback)
         payload = notifications.interview_payload(interview, rating=rating)
         await notifications.notify(session, feedback.subject_id, "FEEDBACK_RECEIVED", payload, context)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Context
@@ -18,8 +17,8 @@ from dataloaders import forget
 from db.models import Interview, NoShowReport, PointsEntry, Slot, User
 from resolvers import audit, events, notifications, validation
 from resolvers.booking import FINISHED, STAFF_ROLES
+from resolvers.integrity import UNIQUE_VIOLATION, flush_or_conflict
 from resolvers.points import change_balance
-from resolvers.slots import UNIQUE_VIOLATION, integrity_sqlstate
 from schema.ids import to_global_id
 
 
@@ -199,13 +198,9 @@ async def report_no_show(context: Context, interview_id: int, reason: str | None
             status="OPEN",
         )
         session.add(report)
-        try:
-            async with session.begin_nested():
-                await session.flush()
-        except IntegrityError as exc:
-            if integrity_sqlstate(exc) == UNIQUE_VIOLATION:
-                raise Conflict("A no-show report for this interview already exists.") from exc
-            raise
+        await flush_or_conflict(
+            session, {UNIQUE_VIOLATION: "A no-show report for this interview already exists."}
+        )
         await session.refresh(report)
     return report
 

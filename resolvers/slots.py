@@ -7,26 +7,15 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.exc import IntegrityError
 
 from app.context import Context
 from app.errors import BadUserInput, Conflict, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Slot, Specialization
 from resolvers import events, validation
+from resolvers.integrity import EXCLUSION_VIOLATION, flush_or_conflict
 
-EXCLUSION_VIOLATION = "23P01"
-UNIQUE_VIOLATION = "23505"
 MAX_VIDEO_LINK_LENGTH = 2000
-
-
-def integrity_sqlstate(exc: IntegrityError) -> str | None:
-    """The SQLSTATE behind an IntegrityError raised through asyncpg."""
-    orig = exc.orig
-    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if state is None:
-        state = getattr(getattr(orig, "__cause__", None), "sqlstate", None)
-    return str(state) if state is not None else None
 
 
 def aware_utc(value: datetime, field: str) -> datetime:
@@ -94,13 +83,9 @@ async def create_slot(
             status="OPEN",
         )
         session.add(slot)
-        try:
-            async with session.begin_nested():
-                await session.flush()
-        except IntegrityError as exc:
-            if integrity_sqlstate(exc) == EXCLUSION_VIOLATION:
-                raise Conflict("You already have a slot at this time.", field="startsAt") from exc
-            raise
+        await flush_or_conflict(
+            session, {EXCLUSION_VIOLATION: "You already have a slot at this time."}, field="startsAt"
+        )
         events.after_commit_slot(context, "PUBLISHED", slot.id)
     return slot
 
