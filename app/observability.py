@@ -141,7 +141,7 @@ class Observability:
                 accepted = True
                 metrics.WEBSOCKETS.inc()
                 key, _ = self.websockets.add(close)
-            elif message["type"] == "websocket.send":
+            elif message["type"] == "websocket.send" and not _is_data_frame(message):
                 track(message, frozenset(), _SERVER_STOP)
             await send(message)
 
@@ -169,6 +169,14 @@ class Observability:
                     "user_id": state.get("user_id"),
                 },
             )
+
+
+def _is_data_frame(message: Message) -> bool:
+    """A `next`/`data` result frame: the hot path of fan-out, and never a subscription's end."""
+    head = (message.get("text") or "")[:256]
+    return any(
+        marker in head for marker in ('"type":"next"', '"type": "next"', '"type":"data"', '"type": "data"')
+    )
 
 
 def _short(value: object) -> str | None:
