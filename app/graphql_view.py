@@ -25,6 +25,7 @@ from resolvers.api_keys import authenticate_api_key, looks_like_api_key
 from schema.extensions import classify
 
 OPEN_SESSIONS = "mockinterview.open_sessions"
+LIVE_CONTEXT = "mockinterview.live_context"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json; charset=utf-8"
 INVALID_ACCESS_TOKEN = "Invalid or expired access token."  # noqa: S105
 
@@ -114,6 +115,14 @@ class GraphQLView(GraphQL[Context, None]):
         return orjson.dumps(data).decode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                live = scope.get("state", {}).get(LIVE_CONTEXT)
+                if isinstance(live, LiveContext):
+                    live.cancel_expiry()
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -147,7 +156,7 @@ class GraphQLView(GraphQL[Context, None]):
             self.app_state, db, request.headers.get("authorization"), request.headers.get("x-api-key")
         )
         context_class = LiveContext if isinstance(request, WebSocket) else Context
-        return context_class(
+        context = context_class(
             app=self.app_state,
             connection=request,
             db=db,
@@ -157,6 +166,9 @@ class GraphQLView(GraphQL[Context, None]):
             auth_method=method,
             api_key_scope=scope,
         )
+        if isinstance(request, WebSocket):
+            request.scope.setdefault("state", {})[LIVE_CONTEXT] = context
+        return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate the `connection_init` token; a bad or expired one closes with 4403."""

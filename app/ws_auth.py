@@ -8,6 +8,7 @@ resolves the yielded value in the same task), and fall back to the socket's own 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from typing import Any
 
 from strawberry.exceptions import ConnectionRejectionError
 
+from app.auth.tokens import InvalidToken
 from app.context import AppState, Context, Db
 from dataloaders import Loaders
 
@@ -67,6 +69,7 @@ class LiveContext(Context):
     _socket_db: Db
     _socket_loaders: Loaders
     closing: bool = False
+    expiry_timer: asyncio.TimerHandle | None = None
 
     @property
     def db(self) -> Db:
@@ -86,11 +89,19 @@ class LiveContext(Context):
     def loaders(self, value: Loaders) -> None:
         self._socket_loaders = value
 
+    def cancel_expiry(self) -> None:
+        """Forget the token-expiry timer (the socket is closing or closed)."""
+        if self.expiry_timer is not None:
+            self.expiry_timer.cancel()
+            _expiry_timers.discard(self.expiry_timer)
+            self.expiry_timer = None
+
     async def close_socket(self, code: int = 4403, reason: str = "Forbidden") -> None:
         """Close this websocket once (later calls do nothing)."""
         if self.closing:
             return
         self.closing = True
+        self.cancel_expiry()
         with contextlib.suppress(Exception):  # already closed by the peer or the protocol
             await self.connection.close(code=code, reason=reason)  # type: ignore[attr-defined]
 
@@ -136,6 +147,35 @@ def shared_scope_count() -> int:
     return len(_shared)
 
 
+_expiry_timers: set[asyncio.TimerHandle] = set()
+
+
+def _close_when_token_expires(app: AppState, context: Context, authorization: str) -> None:
+    """An access token is short-lived; the socket it opened must not outlive it (client reconnects)."""
+    if not isinstance(context, LiveContext):
+        return
+    _, _, token = authorization.partition(" ")
+    try:
+        claims = app.tokens.verify(token.strip(), app.clock.now())
+    except InvalidToken:
+        return
+    remaining = claims.issued_at + app.tokens.ttl - app.clock.now().timestamp()
+    loop = asyncio.get_running_loop()
+
+    def expire() -> None:
+        _expiry_timers.discard(handle)
+        task = loop.create_task(context.close_socket(4403, "Access token expired"))
+        _closing_tasks.add(task)
+        task.add_done_callback(_closing_tasks.discard)
+
+    handle = loop.call_later(max(0.0, remaining), expire)
+    _expiry_timers.add(handle)
+    context.expiry_timer = handle
+
+
+_closing_tasks: set[asyncio.Task[None]] = set()
+
+
 def token_from_params(params: dict[str, Any] | None) -> str | None:
     """The `Authorization` value of a `connection_init` payload (either spelling), if any."""
     if not params:
@@ -163,6 +203,8 @@ async def authenticate_socket(app: AppState, context: Context) -> None:
         context.auth_method, context.api_key_scope = method, scope
     if context.auth_error is not None:
         raise ConnectionRejectionError({"message": str(context.auth_error)})
+    if authorization is not None and context.auth_method == "password":
+        _close_when_token_expires(app, context, authorization)
     # get_context may have authenticated from a header with the socket's Db: release it now.
     socket_db = context._socket_db if isinstance(context, LiveContext) else context.db
     await socket_db.close()

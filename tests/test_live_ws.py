@@ -217,3 +217,16 @@ async def test_blocking_a_member_closes_their_live_subscriptions(
     # A new socket with the same (still unexpired) access token is refused as well.
     again = await WsClient.open(ws_base, token=member.access_token)
     assert await again.closed_with() == 4403
+
+
+async def test_socket_closes_when_its_access_token_expires(
+    ws_base: str, committing_client: GraphQLClient, app_state: AppState
+) -> None:
+    member = await committing_client.sign_up("shortlived")
+    tokens = app_state.tokens
+    issued = app_state.clock.now() - timedelta(seconds=tokens.ttl - 1)  # one second left
+    token = tokens.issue(db_id(member.id), issued)
+    ws = await WsClient.open(ws_base, token=token)
+    await ws.acknowledged()
+    await ws.subscribe(NOTIFICATION_ADDED)
+    assert await ws.closed_with(wait=5) == 4403
