@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from db.models import Specialization, User, UserSpecialization
 
@@ -16,6 +16,28 @@ if TYPE_CHECKING:
 
 async def load_users(db: Db, ids: Sequence[int]) -> list[User | None]:
     rows = (await db.execute(select(User).where(User.id.in_(ids)))).scalars()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]
+
+
+# What `schema.types.accounts.User` is built from: Core rows of these columns skip ORM hydration.
+USER_NODE_COLUMNS = (
+    User.id,
+    User.display_name,
+    User.role,
+    User.timezone,
+    User.bio,
+    User.created_at,
+    User.email,
+    User.points_balance,
+    User.blocked_at,
+    User.blocked_until,
+)
+
+
+async def load_user_rows(db: Db, ids: Sequence[int]) -> list[Row[Any] | None]:
+    """Users by id as Core rows of `USER_NODE_COLUMNS` (attribute names as on the ORM model)."""
+    rows = (await db.execute(select(*USER_NODE_COLUMNS).where(User.id.in_(ids)))).all()
     by_id = {row.id: row for row in rows}
     return [by_id.get(i) for i in ids]
 

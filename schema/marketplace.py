@@ -14,7 +14,7 @@ from resolvers import booking, slots
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
 from schema.pagination import build_connection, page_size
 from schema.permissions import authenticated
-from schema.types.marketplace import Interview, InterviewStatus, Slot
+from schema.types.marketplace import Interview, InterviewStatus, Slot, prefetch_interviews
 
 Info = strawberry.Info[Context, None]
 
@@ -99,6 +99,7 @@ class MarketplaceQuery:
             limit=size + 1,
         )
         nodes = [Interview.from_row(r) for r in rows]
+        await prefetch_interviews(info, nodes[:size])
         return build_connection(nodes, size, _interview_cursor, has_previous=after is not None)
 
     @strawberry.field(description="An interview; null unless the viewer takes part or is staff.")

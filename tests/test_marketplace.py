@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.clock import Clock
 from app.context import AppState
 from db.models import Interview, Message, PointsEntry, Slot
-from schema.ids import to_global_id
+from schema.ids import encode_cursor, to_global_id
 from tests.helpers import GraphQLClient, db_id
 from tests.marketplace_support import (
     BOOK_SLOT,
@@ -309,6 +309,82 @@ async def test_my_interviews_statement_count_is_constant(
         )
     assert counts[5] == counts[50], counts
     assert counts[50] <= 14, counts
+
+
+PREFETCHED_PAGE = """query($last: Int, $after: String) { myInterviews(first: 10) { edges { node {
+  ...Parts
+  ... on Interview { latest: messages(last: $last) { edges { cursor node { id body createdAt } } pageInfo {
+    hasPreviousPage hasNextPage startCursor endCursor } } }
+  messages(first: 2, after: $after) { edges { node { body } } pageInfo { hasNextPage hasPreviousPage } }
+  oldest: messages(first: 3) { edges { node { body } } }
+} } } }
+fragment Parts on Interview { id interviewer { id displayName email } candidate { displayName points }
+  specialization { id name } }"""
+
+ONE_INTERVIEW = """query($id: ID!, $last: Int, $after: String) { interview(id: $id) {
+  ...Parts
+  latest: messages(last: $last) { edges { cursor node { id body createdAt } } pageInfo {
+    hasPreviousPage hasNextPage startCursor endCursor } }
+  messages(first: 2, after: $after) { edges { node { body } } pageInfo { hasNextPage hasPreviousPage } }
+  oldest: messages(first: 3) { edges { node { body } } }
+} }
+fragment Parts on Interview { id interviewer { id displayName email } candidate { displayName points }
+  specialization { id name } }"""
+
+
+async def test_my_interviews_prefetch_matches_single_interview_reads(
+    client: GraphQLClient, db_session: AsyncSession, clock: Clock
+) -> None:
+    """The page prefetches participants, topic and message pages (fragments, aliases, variables,
+    literals); every node must read exactly as the same interview read through the loaders."""
+    candidate = await client.sign_up("cand")
+    hosts = [await client.sign_up(f"host{i}") for i in range(3)]
+    spec = await new_specialization(db_session)
+    base = tomorrow(clock)
+    for n in range(6):
+        host = hosts[n % len(hosts)]
+        start = base + timedelta(hours=n)
+        slot = Slot(
+            host_id=db_id(host.id),
+            specialization_id=db_id(spec),
+            starts_at=start,
+            ends_at=start + timedelta(minutes=30),
+            duration_minutes=30,
+            video_link="https://meet.example.com/x",
+            status="BOOKED",
+        )
+        db_session.add(slot)
+        await db_session.flush()
+        interview = Interview(
+            slot_id=slot.id,
+            interviewer_id=slot.host_id,
+            candidate_id=db_id(candidate.id),
+            specialization_id=slot.specialization_id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+        )
+        db_session.add(interview)
+        await db_session.flush()
+        for m in range(n):
+            db_session.add(Message(interview_id=interview.id, author_id=slot.host_id, body=f"m{n}-{m}"))
+    await db_session.flush()
+    token = candidate.access_token
+    after_first = encode_cursor(1)  # message cursors are keyset cursors on the message id
+    variables: dict[str, Any]
+    for variables in ({"last": 2}, {"last": 0}, {"last": 3, "after": after_first}, {"last": None}, {}):
+        page = await client.data(PREFETCHED_PAGE, variables, token=token)
+        nodes = [e["node"] for e in page["myInterviews"]["edges"]]
+        assert len(nodes) == 6
+        for node in nodes:
+            one = await client.data(ONE_INTERVIEW, {"id": node["id"], **variables}, token=token)
+            assert one["interview"] == node
+        assert nodes[0]["candidate"]["points"] is not None  # the viewer's own private field
+        assert nodes[0]["interviewer"]["email"] is None  # another member's stays hidden
+    bad = await client.execute(
+        "{ myInterviews(first: 2) { edges { node { messages(first: 1, last: 1) { edges { cursor } } } } } }",
+        token=token,
+    )
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 LAST_MESSAGES = """query($id: ID!, $last: Int, $first: Int, $after: String) { interview(id: $id) {

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from sqlalchemy import Row
 from strawberry import relay
 from strawberry.scalars import JSON
 
@@ -52,7 +53,8 @@ class User(relay.Node):
     blocked_until_value: strawberry.Private[datetime | None]
 
     @classmethod
-    def from_row(cls, row: models.User) -> User:
+    def from_row(cls, row: models.User | Row[Any]) -> User:
+        """From an ORM user or a Core row of `dataloaders.accounts.USER_NODE_COLUMNS`."""
         return cls(
             id=row.id,
             display_name=row.display_name,

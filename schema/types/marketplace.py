@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Iterable, Sequence
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.dataloader import DataLoader
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from app.context import Context
 from app.errors import BadUserInput
-from dataloaders.accounts import load_specializations, load_users
+from dataloaders.accounts import load_specializations, load_user_rows
 from dataloaders.chat import MessagePageKey
 from db import models
 from resolvers.booking import can_view_interview, is_participant
@@ -59,23 +61,23 @@ async def _specialization(info: Info, specialization_id: int) -> Specialization 
 # is skipped, which is a measurable part of a 20-row page.
 
 
-def _user_soon(info: Info, user_id: int) -> Awaitable[User | None]:
+def _user_node_loader(info: Info) -> DataLoader[int, User | None]:
+    """Per-request loader of ready-made `User` objects (Core rows, not ORM instances)."""
     loaders = info.context.loaders
-    loader = loaders.nodes.get("user")
+    loader: DataLoader[int, User | None] | None = loaders.nodes.get("user")
     if loader is None:
 
         async def load(ids: Sequence[int]) -> list[User | None]:
-            rows = await load_users(loaders.db, ids)
+            rows = await load_user_rows(loaders.db, ids)
             return [User.from_row(r) if r else None for r in rows]
 
         loader = loaders.nodes["user"] = DataLoader(load)
-    result: Awaitable[User | None] = loader.load(user_id)
-    return result
+    return loader
 
 
-def _specialization_soon(info: Info, specialization_id: int) -> Awaitable[Specialization | None]:
+def _specialization_node_loader(info: Info) -> DataLoader[int, Specialization | None]:
     loaders = info.context.loaders
-    loader = loaders.nodes.get("specialization")
+    loader: DataLoader[int, Specialization | None] | None = loaders.nodes.get("specialization")
     if loader is None:
 
         async def load(ids: Sequence[int]) -> list[Specialization | None]:
@@ -83,7 +85,16 @@ def _specialization_soon(info: Info, specialization_id: int) -> Awaitable[Specia
             return [Specialization.from_row(r) if r else None for r in rows]
 
         loader = loaders.nodes["specialization"] = DataLoader(load)
-    result: Awaitable[Specialization | None] = loader.load(specialization_id)
+    return loader
+
+
+def _user_soon(info: Info, user_id: int) -> Awaitable[User | None]:
+    result: Awaitable[User | None] = _user_node_loader(info).load(user_id)
+    return result
+
+
+def _specialization_soon(info: Info, specialization_id: int) -> Awaitable[Specialization | None]:
+    result: Awaitable[Specialization | None] = _specialization_node_loader(info).load(specialization_id)
     return result
 
 
@@ -217,6 +228,10 @@ class Interview(relay.Node):
     cancelled_at: datetime | None
     cancel_reason: str | None
     row: strawberry.Private[models.Interview]
+    # Related objects a page resolver loaded in bulk (see `prefetch_interviews`): "interviewer",
+    # "candidate", "specialization" and ("messages", first, after, last) -> ready connection.
+    # Fields resolve synchronously from here and fall back to loaders for anything missing.
+    prefetched: strawberry.Private[dict[Any, Any] | None] = None
 
     @classmethod
     def from_row(cls, row: models.Interview) -> Interview:
@@ -250,14 +265,20 @@ class Interview(relay.Node):
 
     @strawberry.field
     def interviewer(self, info: Info) -> User | None:
+        if self.prefetched is not None and "interviewer" in self.prefetched:
+            return self.prefetched["interviewer"]  # type: ignore[no-any-return]
         return _user_soon(info, self.row.interviewer_id)  # type: ignore[return-value]  # awaited by graphql-core
 
     @strawberry.field
     def candidate(self, info: Info) -> User | None:
+        if self.prefetched is not None and "candidate" in self.prefetched:
+            return self.prefetched["candidate"]  # type: ignore[no-any-return]
         return _user_soon(info, self.row.candidate_id)  # type: ignore[return-value]
 
     @strawberry.field
     def specialization(self, info: Info) -> Specialization | None:
+        if self.prefetched is not None and "specialization" in self.prefetched:
+            return self.prefetched["specialization"]  # type: ignore[no-any-return]
         return _specialization_soon(info, self.row.specialization_id)  # type: ignore[return-value]
 
     @strawberry.field
@@ -318,15 +339,18 @@ class Interview(relay.Node):
             "`hasPreviousPage` says whether older ones exist)."
         )
     )
-    async def messages(
+    def messages(
         self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None
     ) -> relay.Connection[Message]:
+        # Plain function: a prefetched page is returned as is, otherwise a coroutine that
+        # graphql-core awaits (no Strawberry async wrapper per row either way).
         if not can_view_interview(info.context.viewer, self.row):
-            empty = relay.PageInfo(
-                has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None
-            )
-            return relay.Connection(edges=[], page_info=empty)
-        return await message_connection(info, self.row.id, first, after, last)
+            return _empty_connection()
+        if self.prefetched is not None:
+            ready = self.prefetched.get(("messages", first, after, last))
+            if ready is not None:
+                return ready  # type: ignore[no-any-return]
+        return message_connection(info, self.row.id, first, after, last)  # type: ignore[return-value]
 
     def viewer_is_participant(self, info: Info) -> bool:
         """True when the viewer takes part (used by fields that exclude staff)."""
@@ -337,10 +361,15 @@ def _message_cursor(node: Message) -> str:
     return encode_cursor(node.id)
 
 
-async def message_connection(
+def _empty_connection() -> relay.Connection[Message]:
+    empty = relay.PageInfo(has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None)
+    return relay.Connection(edges=[], page_info=empty)
+
+
+def _message_page_key(
     info: Info, interview_id: int, first: int | None, after: str | None, last: int | None
-) -> relay.Connection[Message]:
-    """One page of a chat through the batched `message_page` loader (one statement per result page)."""
+) -> tuple[MessagePageKey, int]:
+    """The loader key and page size of `messages(first, after, last)`; BAD_USER_INPUT when invalid."""
     settings = info.context.settings
     if first is not None and last is not None:
         raise BadUserInput("Give `first` or `last`, not both.", field="last")
@@ -353,8 +382,12 @@ async def message_connection(
         if not isinstance(value, int):
             raise BadUserInput("Malformed cursor.", field="after")
         after_message = value
-    key = MessagePageKey(interview_id, size + 1, after_message, newest=last is not None)
-    rows = await info.context.loaders.message_page.load(key)
+    return MessagePageKey(interview_id, size + 1, after_message, newest=last is not None), size
+
+
+def _message_page(
+    rows: Sequence[Any], size: int, after: str | None, last: int | None
+) -> relay.Connection[Message]:
     nodes = [
         Message(
             id=r.id, body=r.body, created_at=r.created_at, author_id=r.author_id, interview_id=r.interview_id
@@ -366,3 +399,84 @@ async def message_connection(
     older = len(nodes) > size
     newest = nodes[max(len(nodes) - size, 0) :] if size else []
     return build_connection(newest, size, _message_cursor, has_previous=older or after is not None)
+
+
+async def message_connection(
+    info: Info, interview_id: int, first: int | None, after: str | None, last: int | None
+) -> relay.Connection[Message]:
+    """One page of a chat through the batched `message_page` loader (one statement per result page)."""
+    key, size = _message_page_key(info, interview_id, first, after, last)
+    rows = await info.context.loaders.message_page.load(key)
+    return _message_page(rows, size, after, last)
+
+
+def _node_selections(selections: Iterable[Any], path: Sequence[str]) -> list[SelectedField]:
+    """The fields selected at `path` (e.g. edges > node) below `selections`, through fragments."""
+    found: list[SelectedField] = []
+    for selection in selections:
+        if isinstance(selection, (FragmentSpread, InlineFragment)):
+            found.extend(_node_selections(selection.selections, path))
+        elif isinstance(selection, SelectedField):
+            if not path:
+                found.append(selection)
+            elif selection.name == path[0]:
+                found.extend(_node_selections(selection.selections, path[1:]))
+    return found
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+async def prefetch_interviews(info: Info, nodes: Sequence[Interview]) -> None:
+    """Load what the selection below `edges { node }` asks for, for all `nodes` at once.
+
+    Participants, topic and message pages go through the same per-request loaders the fields use
+    (same statements, same caches), but are attached to each Interview so its fields resolve
+    synchronously. Anything not prefetched (other fields, invalid arguments) uses the loaders.
+    """
+    if not nodes:
+        return
+    # info.selected_fields holds the page field itself (one entry per merged field node).
+    page = [s for f in info.selected_fields if isinstance(f, SelectedField) for s in f.selections]
+    fields = _node_selections(page, ("edges", "node"))
+    names = {f.name for f in fields}
+    for node in nodes:
+        node.prefetched = {}
+    if "interviewer" in names or "candidate" in names:
+        ids = sorted({n.row.interviewer_id for n in nodes} | {n.row.candidate_id for n in nodes})
+        users = dict(zip(ids, await _user_node_loader(info).load_many(ids), strict=True))
+        for node in nodes:
+            assert node.prefetched is not None
+            node.prefetched["interviewer"] = users[node.row.interviewer_id]
+            node.prefetched["candidate"] = users[node.row.candidate_id]
+    if "specialization" in names:
+        topic_ids = sorted({n.row.specialization_id for n in nodes})
+        loaded = await _specialization_node_loader(info).load_many(topic_ids)
+        topics = dict(zip(topic_ids, loaded, strict=True))
+        for node in nodes:
+            assert node.prefetched is not None
+            node.prefetched["specialization"] = topics[node.row.specialization_id]
+    viewer = info.context.viewer
+    visible = [n for n in nodes if can_view_interview(viewer, n.row)]
+    seen: set[tuple[Any, ...]] = set()
+    for field in fields:
+        if field.name != "messages" or not visible:
+            continue
+        # Strawberry gives literals as written (Int literals as str) and variables coerced. A
+        # mismatch only means the field misses this cache and uses the loader.
+        args = field.arguments
+        first, last = _int_or_none(args.get("first")), _int_or_none(args.get("last"))
+        after = args.get("after")
+        signature = (first, after, last)
+        if signature in seen:
+            continue
+        seen.add(signature)
+        try:
+            keyed = [_message_page_key(info, n.row.id, first, after, last) for n in visible]
+        except BadUserInput:
+            continue  # the field reports it
+        pages = await info.context.loaders.message_page.load_many([key for key, _ in keyed])
+        for node, (_, size), rows in zip(visible, keyed, pages, strict=True):
+            assert node.prefetched is not None
+            node.prefetched[("messages", *signature)] = _message_page(rows, size, after, last)
