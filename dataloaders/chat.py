@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, Select, bindparam, func, select
 
 from db.models import Message
 
@@ -25,6 +26,29 @@ class MessagePageKey:
     newest: bool = False
 
 
+@cache
+def _page_statement(newest: bool, with_after: bool) -> Select[Any]:
+    """The page statement with bound parameters, built once (building it costs more than running it
+    through SQLAlchemy's compiled cache): `interview_ids` (expanding), `limit`, `after_id`."""
+    order = Message.id.desc() if newest else Message.id.asc()
+    ranked = select(
+        Message.id,
+        Message.interview_id,
+        Message.author_id,
+        Message.body,
+        Message.created_at,
+        func.row_number().over(partition_by=Message.interview_id, order_by=order).label("rn"),
+    ).where(Message.interview_id.in_(bindparam("interview_ids", expanding=True)))
+    if with_after:
+        ranked = ranked.where(Message.id > bindparam("after_id", type_=Message.id.type))
+    sub = ranked.subquery()
+    return (
+        select(sub.c.id, sub.c.interview_id, sub.c.author_id, sub.c.body, sub.c.created_at)
+        .where(sub.c.rn <= bindparam("limit", type_=BigInteger()))
+        .order_by(sub.c.interview_id, sub.c.id)
+    )
+
+
 async def load_message_pages(db: Db, keys: Sequence[MessagePageKey]) -> list[list[Any]]:
     """Rows (id, interview_id, author_id, body, created_at) per key, oldest first.
 
@@ -36,25 +60,12 @@ async def load_message_pages(db: Db, keys: Sequence[MessagePageKey]) -> list[lis
         groups[(key.limit, key.after_id, key.newest)].add(key.interview_id)
     pages: dict[MessagePageKey, list[Any]] = {}
     for (limit, after_id, newest), interview_ids in groups.items():
-        order = Message.id.desc() if newest else Message.id.asc()
-        ranked = select(
-            Message.id,
-            Message.interview_id,
-            Message.author_id,
-            Message.body,
-            Message.created_at,
-            func.row_number().over(partition_by=Message.interview_id, order_by=order).label("rn"),
-        ).where(Message.interview_id.in_(sorted(interview_ids)))
+        params: dict[str, Any] = {"interview_ids": sorted(interview_ids), "limit": limit}
         if after_id is not None:
-            ranked = ranked.where(Message.id > after_id)
-        sub = ranked.subquery()
-        statement = (
-            select(sub.c.id, sub.c.interview_id, sub.c.author_id, sub.c.body, sub.c.created_at)
-            .where(sub.c.rn <= limit)
-            .order_by(sub.c.interview_id, sub.c.id)
-        )
+            params["after_id"] = after_id
+        statement = _page_statement(newest, after_id is not None)
         grouped: dict[int, list[Any]] = defaultdict(list)
-        for row in (await db.execute(statement)).all():
+        for row in (await db.execute(statement, params)).all():
             grouped[row.interview_id].append(row)
         for interview_id in interview_ids:
             pages[MessagePageKey(interview_id, limit, after_id, newest)] = grouped.get(interview_id, [])

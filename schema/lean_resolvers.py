@@ -1,0 +1,87 @@
+"""Leaner graphql-core resolvers for the two most frequent kinds of field (same schema, same values).
+
+A page of interviews with their last messages resolves ~600 fields, and Strawberry's wrappers cost
+more than the fields themselves for the commonest two kinds:
+
+- Relay `id` of a `Node` type with the default `resolve_id` / `resolve_typename`: Strawberry builds
+  an `Info`, converts (no) arguments and runs its extension chain for every node. Here: the same
+  `GlobalID(<GraphQL type name>, str(<NodeID attribute>))` straight from the row.
+- Plain attributes ("basic fields": no resolver, no field extensions): Strawberry calls
+  `field.get_result`, which calls the configured default resolver (`getattr`). Here: `getattr`.
+
+Only fields in exactly those states are touched; everything else (custom resolvers, permission
+extensions, fields with exception handlers) keeps Strawberry's resolver. Schema-level extensions
+still see every field (graphql-core middleware wraps whatever `resolve` is).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+from graphql import GraphQLObjectType
+from strawberry import relay
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
+
+Resolver = Callable[..., Any]
+_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+_DEFAULT_RESOLVE_ID = relay.Node.resolve_id.__func__  # type: ignore[attr-defined]
+_DEFAULT_RESOLVE_TYPENAME = relay.Node.resolve_typename.__func__  # type: ignore[attr-defined]
+
+
+def _node_id_resolver(type_name: str, attr: str) -> Resolver:
+    def resolve_node_id(root: Any, info: Any) -> relay.GlobalID:
+        return relay.GlobalID(type_name=type_name, node_id=str(getattr(root, attr)))
+
+    return resolve_node_id
+
+
+def _attribute_resolver(name: str) -> Resolver:
+    def resolve_attribute(root: Any, info: Any) -> Any:
+        return getattr(root, name)
+
+    return resolve_attribute
+
+
+def _has_default_node_id(origin: type) -> bool:
+    return (
+        issubclass(origin, relay.Node)
+        and getattr(origin.resolve_id, "__func__", None) is _DEFAULT_RESOLVE_ID
+        and getattr(origin.resolve_typename, "__func__", None) is _DEFAULT_RESOLVE_TYPENAME
+    )
+
+
+def install(schema: strawberry.Schema) -> int:
+    """Swap in the lean resolvers where they are equivalent; returns how many fields changed."""
+    changed = 0
+    for gql_type in schema._schema.type_map.values():
+        if not isinstance(gql_type, GraphQLObjectType) or gql_type.name.startswith("__"):
+            continue
+        definition = (gql_type.extensions or {}).get(_BACKREF)
+        if not isinstance(definition, StrawberryObjectDefinition):
+            continue
+        origin = definition.origin
+        node_id = _has_default_node_id(origin)
+        for name, gql_field in gql_type.fields.items():
+            field = (gql_field.extensions or {}).get(_BACKREF)
+            if not isinstance(field, StrawberryField):
+                continue
+            if name == "id" and node_id and not field.extensions and gql_field.resolve is not None:
+                resolver = field.base_resolver
+                if resolver is not None and getattr(resolver.wrapped_func, "__func__", None) is getattr(
+                    relay.Node._id, "__func__", None
+                ):
+                    gql_field.resolve = _node_id_resolver(gql_type.name, origin.resolve_id_attr())
+                    changed += 1
+                continue
+            if (
+                getattr(gql_field.resolve, "_is_default", False)
+                and field.is_basic_field
+                and field.default_resolver is getattr
+            ):
+                gql_field.resolve = _attribute_resolver(field.python_name)
+                changed += 1
+    return changed
