@@ -8,6 +8,10 @@ more than the fields themselves for the commonest two kinds:
   `GlobalID(<GraphQL type name>, str(<NodeID attribute>))` straight from the row.
 - Plain attributes ("basic fields": no resolver, no field extensions): Strawberry calls
   `field.get_result`, which calls the configured default resolver (`getattr`). Here: `getattr`.
+- Method resolvers taking `self`/`info` and only plain scalar arguments (Int, String, Boolean,
+  Float, named the same in Python and GraphQL), without field extensions: Strawberry converts
+  arguments (a no-op for these) and runs an empty extension chain. Here: the method is called
+  with the same `self`, `Info` and keyword arguments.
 
 Only fields in exactly those states are touched; everything else (custom resolvers, permission
 extensions, fields with exception handlers) keeps Strawberry's resolver. Schema-level extensions
@@ -20,16 +24,18 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLObjectType
+from graphql import GraphQLField, GraphQLObjectType
 from strawberry import relay
 from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.base import StrawberryObjectDefinition, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
 Resolver = Callable[..., Any]
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 _DEFAULT_RESOLVE_ID = relay.Node.resolve_id.__func__  # type: ignore[attr-defined]
 _DEFAULT_RESOLVE_TYPENAME = relay.Node.resolve_typename.__func__  # type: ignore[attr-defined]
+_PLAIN_SCALARS = (int, str, bool, float)
+_ROOT_TYPES = ("Query", "Mutation", "Subscription")
 
 
 def _node_id_resolver(type_name: str, attr: str) -> Resolver:
@@ -46,6 +52,36 @@ def _attribute_resolver(name: str) -> Resolver:
     return resolve_attribute
 
 
+def _method_resolver(
+    gql_field: GraphQLField, field: StrawberryField, info_class: type[Any]
+) -> Resolver | None:
+    """A direct call of `field`'s resolver when Strawberry's wrapper would add nothing, else None."""
+    resolver = field.base_resolver
+    if resolver is None or field.extensions or resolver.parent_parameter or resolver.root_parameter:
+        return None
+    for argument in field.arguments:
+        kind = argument.type.of_type if isinstance(argument.type, StrawberryOptional) else argument.type
+        if kind not in _PLAIN_SCALARS:
+            return None
+    # graphql-core passes arguments by GraphQL name: they must be the Python names.
+    if set(gql_field.args) != {a.python_name for a in field.arguments} or any(
+        a.out_name for a in gql_field.args.values()
+    ):
+        return None
+    func: Callable[..., Any] = resolver.wrapped_func  # type: ignore[assignment]
+    with_self = resolver.self_parameter is not None
+    info_parameter = resolver.info_parameter
+    info_name = info_parameter.name if info_parameter is not None else None
+    if not with_self or info_name is None:
+        return None  # only the shape used in this project: methods taking info
+
+    def resolve_method(root: Any, info: Any, **kwargs: Any) -> Any:
+        kwargs[info_name] = info_class(_raw_info=info, _field=field)
+        return func(root, **kwargs)
+
+    return resolve_method
+
+
 def _has_default_node_id(origin: type) -> bool:
     return (
         issubclass(origin, relay.Node)
@@ -57,6 +93,9 @@ def _has_default_node_id(origin: type) -> bool:
 def install(schema: strawberry.Schema) -> int:
     """Swap in the lean resolvers where they are equivalent; returns how many fields changed."""
     changed = 0
+    if getattr(schema.schema_converter, "_exception_handler_specs", None):
+        return changed  # fields may convert exceptions into results: keep Strawberry's wrappers
+    info_class = schema.config.info_class
     for gql_type in schema._schema.type_map.values():
         if not isinstance(gql_type, GraphQLObjectType) or gql_type.name.startswith("__"):
             continue
@@ -84,4 +123,9 @@ def install(schema: strawberry.Schema) -> int:
             ):
                 gql_field.resolve = _attribute_resolver(field.python_name)
                 changed += 1
+            elif name != "id" and gql_type.name not in _ROOT_TYPES:
+                method = _method_resolver(gql_field, field, info_class)
+                if method is not None:
+                    gql_field.resolve = method
+                    changed += 1
     return changed
