@@ -4,8 +4,8 @@ A page of interviews with their last messages resolves ~600 fields, and Strawber
 more than the fields themselves for the commonest two kinds:
 
 - Relay `id` of a `Node` type with the default `resolve_id` / `resolve_typename`: Strawberry builds
-  an `Info`, converts (no) arguments and runs its extension chain for every node. Here: the same
-  `GlobalID(<GraphQL type name>, str(<NodeID attribute>))` straight from the row.
+  an `Info`, converts (no) arguments and runs its extension chain for every node. Here: the string
+  `str(GlobalID(<GraphQL type name>, str(<NodeID attribute>)))` straight from the row.
 - Plain attributes ("basic fields": no resolver, no field extensions): Strawberry calls
   `field.get_result`, which calls the configured default resolver (`getattr`). Here: `getattr`.
 - Method resolvers taking `self`/`info` and only plain scalar arguments (Int, String, Boolean,
@@ -20,6 +20,7 @@ still see every field (graphql-core middleware wraps whatever `resolve` is).
 
 from __future__ import annotations
 
+from base64 import b64encode
 from collections.abc import Callable
 from typing import Any
 
@@ -39,8 +40,10 @@ _ROOT_TYPES = ("Query", "Mutation", "Subscription")
 
 
 def _node_id_resolver(type_name: str, attr: str) -> Resolver:
-    def resolve_node_id(root: Any, info: Any) -> relay.GlobalID:
-        return relay.GlobalID(type_name=type_name, node_id=str(getattr(root, attr)))
+    # The serialised form of GlobalID(type_name, str(id)) (`to_base64`), without the object and the
+    # ID scalar's str() round trip.
+    def resolve_node_id(root: Any, info: Any) -> str:
+        return b64encode(f"{type_name}:{getattr(root, attr)}".encode()).decode()
 
     return resolve_node_id
 

@@ -55,3 +55,14 @@ def test_lean_resolvers_cover_the_hot_fields_and_keep_guarded_ones() -> None:
     assert kind("User", "email") == "resolve_method"
     query = types["Query"].fields  # type: ignore[attr-defined]
     assert getattr(query["myInterviews"].resolve, "__name__", "") != "resolve_method"
+
+
+def test_lean_node_id_is_the_relay_global_id() -> None:
+    from strawberry import relay
+
+    from schema.lean_resolvers import _node_id_resolver
+
+    class Row:
+        id = 1234567
+
+    assert _node_id_resolver("Message", "id")(Row(), None) == str(relay.GlobalID("Message", "1234567"))
