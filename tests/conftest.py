@@ -60,6 +60,9 @@ def make_settings(database_url: str, redis_url: str | None, **overrides: Any) ->
         "rate_limit_signup_per_email": 10_000,
         "rate_limit_login_per_email": 10_000,
         "rate_limit_messages_per_user": 10_000,
+        # Tests drive reminders themselves; a background loop would race their claims and add
+        # statements to the statement-count tests.
+        "reminder_scheduler_enabled": False,
     }
     values.update(overrides)
     return Settings(**values)
