@@ -146,9 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default=None, help="default: LOG_LEVEL or info")
-    serve.add_argument(
-        "--graceful-timeout", type=int, default=30, help="seconds for in-flight work"
-    )
+    serve.add_argument("--graceful-timeout", type=int, default=30, help="seconds for in-flight work")
     serve.set_defaults(handler=cmd_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")

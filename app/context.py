@@ -64,9 +64,7 @@ class Db:
             self._session = self._sessionmaker()
         return self._session
 
-    async def execute(
-        self, statement: Executable, params: dict[str, Any] | None = None
-    ) -> Result[Any]:
+    async def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
         async with self.lock:
             return await self.session.execute(statement, params)
 

@@ -8,11 +8,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PAYLOAD_TOO_LARGE = orjson.dumps(
-    {
-        "errors": [
-            {"message": "Request body too large.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}
-        ]
-    }
+    {"errors": [{"message": "Request body too large.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
 )
 
 
@@ -83,9 +79,7 @@ class RequestId:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = (
-            incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
-        )
+        request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:

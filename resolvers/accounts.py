@@ -31,9 +31,7 @@ class IssuedTokens:
 
 
 async def _throttle(context: Context, key: str, limit: int) -> None:
-    retry_after = await context.app.rate_limiter.hit(
-        key, limit, context.settings.rate_limit_window_seconds
-    )
+    retry_after = await context.app.rate_limiter.hit(key, limit, context.settings.rate_limit_window_seconds)
     if retry_after is not None:
         raise RateLimited(retry_after)
 
@@ -238,9 +236,7 @@ async def update_profile(
     viewer = context.require_viewer()
     values: dict[str, object] = {}
     if display_name is not None:
-        values["display_name"] = validation.text(
-            display_name, "displayName", min_length=1, max_length=80
-        )
+        values["display_name"] = validation.text(display_name, "displayName", min_length=1, max_length=80)
     if bio is not None:
         values["bio"] = validation.text(bio, "bio", min_length=0, max_length=2000)
     if timezone is not None:
@@ -253,15 +249,11 @@ async def update_profile(
         if specialization_ids is not None:
             wanted = sorted(set(specialization_ids))
             found = (
-                await session.scalars(
-                    select(Specialization.id).where(Specialization.id.in_(wanted))
-                )
+                await session.scalars(select(Specialization.id).where(Specialization.id.in_(wanted)))
             ).all()
             if len(found) != len(wanted):
                 raise BadUserInput("Unknown specialization.", field="specializationIds")
-            await session.execute(
-                delete(UserSpecialization).where(UserSpecialization.user_id == viewer.id)
-            )
+            await session.execute(delete(UserSpecialization).where(UserSpecialization.user_id == viewer.id))
             if wanted:
                 await session.execute(
                     insert(UserSpecialization),

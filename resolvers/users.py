@@ -27,9 +27,7 @@ async def search_users(
     if search:
         term = validation.text(search, "search", min_length=1, max_length=100)
         pattern = f"%{_escape_like(term)}%"
-        statement = statement.where(
-            or_(User.display_name.ilike(pattern), User.email.ilike(pattern))
-        )
+        statement = statement.where(or_(User.display_name.ilike(pattern), User.email.ilike(pattern)))
     if role:
         statement = statement.where(User.role == role)
     if after_id is not None:

@@ -17,9 +17,7 @@ def text(value: str, field: str, *, min_length: int, max_length: int, strip: boo
     if "\x00" in cleaned:
         raise BadUserInput(f"`{field}` must not contain NUL characters.", field=field)
     if not min_length <= len(cleaned) <= max_length:
-        raise BadUserInput(
-            f"`{field}` must be {min_length}-{max_length} characters long.", field=field
-        )
+        raise BadUserInput(f"`{field}` must be {min_length}-{max_length} characters long.", field=field)
     return cleaned
 
 

@@ -36,9 +36,7 @@ class LogInInput:
 class UpdateProfileInput:
     display_name: str | None = None
     bio: str | None = strawberry.field(default=None, description="At most 2000 characters.")
-    timezone: str | None = strawberry.field(
-        default=None, description="IANA name, e.g. Europe/Berlin."
-    )
+    timezone: str | None = strawberry.field(default=None, description="IANA name, e.g. Europe/Berlin.")
     specialization_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Replaces the member's specializations."
     )
@@ -103,9 +101,7 @@ class AccountsQuery:
             limit=size + 1,
         )
         nodes = [User.from_row(r) for r in rows]
-        return build_connection(
-            nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None
-        )
+        return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
 
     @strawberry.field(
         description="Administrative and security events, newest first (admins only).",
@@ -134,18 +130,14 @@ class AccountsQuery:
             until=until,
         )
         nodes = [AuditEntry.from_row(r) for r in rows]
-        return build_connection(
-            nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None
-        )
+        return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
 
 
 @strawberry.type
 class AccountsMutation:
     @strawberry.mutation(description="Create an account; returns a signed-in session.")
     async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
-        tokens = await accounts.sign_up(
-            info.context, input.email, input.password, input.display_name
-        )
+        tokens = await accounts.sign_up(info.context, input.email, input.password, input.display_name)
         return _payload(tokens)
 
     @strawberry.mutation(description="Exchange email and password for tokens.")
@@ -160,9 +152,7 @@ class AccountsMutation:
     async def log_out(self, info: Info, refresh_token: str) -> bool:
         return await accounts.log_out(info.context, refresh_token)
 
-    @strawberry.mutation(
-        description="Edit the signed-in member's profile.", extensions=authenticated()
-    )
+    @strawberry.mutation(description="Edit the signed-in member's profile.", extensions=authenticated())
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> User:
         specialization_ids = (
             [
@@ -181,15 +171,11 @@ class AccountsMutation:
         )
         return User.from_row(row)
 
-    @strawberry.mutation(
-        description="Change a member's role.", extensions=requires_role(*ADMIN_ROLES)
-    )
+    @strawberry.mutation(description="Change a member's role.", extensions=requires_role(*ADMIN_ROLES))
     async def set_user_role(self, info: Info, user_id: strawberry.ID, role: Role) -> User:
         key = parse_global_id(user_id, "User", field="userId")
         return User.from_row(await users.set_role(info.context, key, role.value))
 
-    @strawberry.mutation(
-        description="Add an interview topic.", extensions=requires_role(*ADMIN_ROLES)
-    )
+    @strawberry.mutation(description="Add an interview topic.", extensions=requires_role(*ADMIN_ROLES))
     async def create_specialization(self, info: Info, name: str) -> Specialization:
         return Specialization.from_row(await users.create_specialization(info.context, name))

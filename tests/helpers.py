@@ -65,9 +65,7 @@ class GraphQLClient:
         code: str = result["errors"][0]["extensions"]["code"]
         return code
 
-    async def sign_up(
-        self, name: str = "member", password: str = "correct horse battery"
-    ) -> Member:
+    async def sign_up(self, name: str = "member", password: str = "correct horse battery") -> Member:
         email = f"{name}-{next(_counter)}-{id(self)}@example.com"
         data = await self.data(
             SIGN_UP,

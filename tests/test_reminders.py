@@ -111,9 +111,7 @@ async def test_scheduler_skips_interviews_not_yet_due_or_cancelled(
     [cancelled] = await make_interviews(engine, members[0], members[1], start, 1)
     due, later = await make_interviews(engine, members[2], members[3], start + timedelta(minutes=5), 2)
     async with engine.begin() as conn:
-        await conn.execute(
-            update(Interview).where(Interview.id == cancelled).values(status="CANCELLED")
-        )
+        await conn.execute(update(Interview).where(Interview.id == cancelled).values(status="CANCELLED"))
     shifted = Clock()
     shifted.offset = start - timedelta(minutes=9) - Clock().now()
     scheduler = ReminderScheduler(

@@ -12,7 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def exported_sdl() -> str:
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", "export-schema"],
-        cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     return result.stdout
 

@@ -32,9 +32,7 @@ class Slot(IdMixin, CreatedAtMixin, Base):
     )
 
     host_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
-    specialization_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("specializations.id"), index=True
-    )
+    specialization_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("specializations.id"), index=True)
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     duration_minutes: Mapped[int]

@@ -14,9 +14,7 @@ class ApiKey(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "api_keys"
     __table_args__ = (CheckConstraint("scope IN ('READ', 'READ_WRITE')", name="scope_valid"),)
 
-    user_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(Text)
     prefix: Mapped[str] = mapped_column(Text)
     key_hash: Mapped[str] = mapped_column(Text, unique=True)
@@ -27,13 +25,9 @@ class ApiKey(IdMixin, CreatedAtMixin, Base):
 
 class OAuthIdentity(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "oauth_identities"
-    __table_args__ = (
-        Index("uq_oauth_identities_provider_subject", "provider", "subject", unique=True),
-    )
+    __table_args__ = (Index("uq_oauth_identities_provider_subject", "provider", "subject", unique=True),)
 
-    user_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(Text)
     subject: Mapped[str] = mapped_column(Text)
     email: Mapped[str | None] = mapped_column(Text)

@@ -122,12 +122,7 @@ class User(relay.Node):
     @strawberry.field(description="Points history, newest first. Only for themself and admins.")
     async def points_ledger(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> (
-        relay.Connection[
-            Annotated[PointsEntry, strawberry.lazy("schema.types.marketplace_records")]
-        ]
-        | None
-    ):
+    ) -> relay.Connection[Annotated[PointsEntry, strawberry.lazy("schema.types.marketplace_records")]] | None:
         from schema.types.marketplace_records import user_points_ledger
 
         return await user_points_ledger(info, self.id, first, after)
@@ -141,9 +136,7 @@ class User(relay.Node):
 
 @strawberry.type(description="Tokens returned by signUp, logIn and refreshTokens.")
 class AuthPayload:
-    access_token: str = strawberry.field(
-        description="Short-lived JWT: `Authorization: Bearer ...`."
-    )
+    access_token: str = strawberry.field(description="Short-lived JWT: `Authorization: Bearer ...`.")
     refresh_token: str = strawberry.field(description="Opaque; single use, rotated on refresh.")
     expires_in: int = strawberry.field(description="Seconds until the access token expires.")
     user: User

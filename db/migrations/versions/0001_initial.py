@@ -31,9 +31,7 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        sa.CheckConstraint(
-            "char_length(name) BETWEEN 1 AND 80", name=op.f("ck_specializations_name_length")
-        ),
+        sa.CheckConstraint("char_length(name) BETWEEN 1 AND 80", name=op.f("ck_specializations_name_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_specializations")),
     )
     op.create_index(
@@ -59,9 +57,7 @@ def upgrade() -> None:
         sa.Column(
             "calendar_token",
             sa.Text(),
-            server_default=sa.text(
-                "replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')"
-            ),
+            server_default=sa.text("replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')"),
             nullable=False,
         ),
         sa.Column(
@@ -77,17 +73,13 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        sa.CheckConstraint(
-            "role IN ('MEMBER', 'MODERATOR', 'ADMIN')", name=op.f("ck_users_role_valid")
-        ),
+        sa.CheckConstraint("role IN ('MEMBER', 'MODERATOR', 'ADMIN')", name=op.f("ck_users_role_valid")),
         sa.CheckConstraint("char_length(bio) <= 2000", name=op.f("ck_users_bio_length")),
         sa.CheckConstraint(
             "char_length(display_name) BETWEEN 1 AND 80", name=op.f("ck_users_display_name_length")
         ),
         sa.CheckConstraint("email = lower(email)", name=op.f("ck_users_email_lowercase")),
-        sa.CheckConstraint(
-            "points_balance >= 0", name=op.f("ck_users_points_balance_non_negative")
-        ),
+        sa.CheckConstraint("points_balance >= 0", name=op.f("ck_users_points_balance_non_negative")),
         sa.CheckConstraint("strikes >= 0", name=op.f("ck_users_strikes_non_negative")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("calendar_token", name=op.f("uq_users_calendar_token")),
@@ -123,9 +115,7 @@ def upgrade() -> None:
         sa.Column("action", sa.Text(), nullable=False),
         sa.Column("target_type", sa.Text(), nullable=True),
         sa.Column("target_id", sa.BigInteger(), nullable=True),
-        sa.Column(
-            "details", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False
-        ),
+        sa.Column("details", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False),
         sa.Column("ip", postgresql.INET(), nullable=True),
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.Column(
@@ -142,17 +132,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
-    op.create_index(
-        "ix_audit_log_action_created_at", "audit_log", ["action", "created_at"], unique=False
-    )
+    op.create_index("ix_audit_log_action_created_at", "audit_log", ["action", "created_at"], unique=False)
     op.create_index(op.f("ix_audit_log_actor_id"), "audit_log", ["actor_id"], unique=False)
     op.create_table(
         "notifications",
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("kind", sa.Text(), nullable=False),
-        sa.Column(
-            "payload", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False
-        ),
+        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False),
         sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.Column(
@@ -198,9 +184,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_oauth_identities")),
     )
-    op.create_index(
-        op.f("ix_oauth_identities_user_id"), "oauth_identities", ["user_id"], unique=False
-    )
+    op.create_index(op.f("ix_oauth_identities_user_id"), "oauth_identities", ["user_id"], unique=False)
     op.create_index(
         "uq_oauth_identities_provider_subject",
         "oauth_identities",
@@ -251,17 +235,11 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        sa.CheckConstraint(
-            "status IN ('OPEN', 'BOOKED', 'WITHDRAWN')", name=op.f("ck_slots_status_valid")
-        ),
+        sa.CheckConstraint("status IN ('OPEN', 'BOOKED', 'WITHDRAWN')", name=op.f("ck_slots_status_valid")),
         sa.CheckConstraint("video_link ~ '^https?://'", name=op.f("ck_slots_video_link_http")),
-        sa.CheckConstraint(
-            "char_length(description) <= 2000", name=op.f("ck_slots_description_length")
-        ),
+        sa.CheckConstraint("char_length(description) <= 2000", name=op.f("ck_slots_description_length")),
         sa.CheckConstraint("char_length(title) <= 200", name=op.f("ck_slots_title_length")),
-        sa.CheckConstraint(
-            "duration_minutes BETWEEN 15 AND 180", name=op.f("ck_slots_duration_range")
-        ),
+        sa.CheckConstraint("duration_minutes BETWEEN 15 AND 180", name=op.f("ck_slots_duration_range")),
         sa.CheckConstraint("ends_at > starts_at", name=op.f("ck_slots_ends_after_start")),
         sa.ForeignKeyConstraint(["host_id"], ["users.id"], name=op.f("fk_slots_host_id_users")),
         sa.ForeignKeyConstraint(
@@ -279,9 +257,7 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("status = 'OPEN'"),
     )
-    op.create_index(
-        op.f("ix_slots_specialization_id"), "slots", ["specialization_id"], unique=False
-    )
+    op.create_index(op.f("ix_slots_specialization_id"), "slots", ["specialization_id"], unique=False)
     op.create_table(
         "uploads",
         sa.Column("owner_id", sa.BigInteger(), nullable=False),
@@ -322,9 +298,7 @@ def upgrade() -> None:
             name=op.f("fk_user_specializations_user_id_users"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "user_id", "specialization_id", name=op.f("pk_user_specializations")
-        ),
+        sa.PrimaryKeyConstraint("user_id", "specialization_id", name=op.f("pk_user_specializations")),
     )
     op.create_table(
         "interviews",
@@ -374,9 +348,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["no_show_user_id"], ["users.id"], name=op.f("fk_interviews_no_show_user_id_users")
         ),
-        sa.ForeignKeyConstraint(
-            ["slot_id"], ["slots.id"], name=op.f("fk_interviews_slot_id_slots")
-        ),
+        sa.ForeignKeyConstraint(["slot_id"], ["slots.id"], name=op.f("fk_interviews_slot_id_slots")),
         sa.ForeignKeyConstraint(
             ["specialization_id"],
             ["specializations.id"],
@@ -429,15 +401,11 @@ def upgrade() -> None:
             "char_length(comment) BETWEEN 10 AND 2000", name=op.f("ck_feedback_comment_length")
         ),
         sa.CheckConstraint("rating BETWEEN 1 AND 5", name=op.f("ck_feedback_rating_range")),
-        sa.ForeignKeyConstraint(
-            ["author_id"], ["users.id"], name=op.f("fk_feedback_author_id_users")
-        ),
+        sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f("fk_feedback_author_id_users")),
         sa.ForeignKeyConstraint(
             ["interview_id"], ["interviews.id"], name=op.f("fk_feedback_interview_id_interviews")
         ),
-        sa.ForeignKeyConstraint(
-            ["subject_id"], ["users.id"], name=op.f("fk_feedback_subject_id_users")
-        ),
+        sa.ForeignKeyConstraint(["subject_id"], ["users.id"], name=op.f("fk_feedback_subject_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback")),
     )
     op.create_index("ix_feedback_subject_id", "feedback", ["subject_id"], unique=False)
@@ -456,12 +424,8 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        sa.CheckConstraint(
-            "char_length(body) BETWEEN 1 AND 2000", name=op.f("ck_messages_body_length")
-        ),
-        sa.ForeignKeyConstraint(
-            ["author_id"], ["users.id"], name=op.f("fk_messages_author_id_users")
-        ),
+        sa.CheckConstraint("char_length(body) BETWEEN 1 AND 2000", name=op.f("ck_messages_body_length")),
+        sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f("fk_messages_author_id_users")),
         sa.ForeignKeyConstraint(
             ["interview_id"], ["interviews.id"], name=op.f("fk_messages_interview_id_interviews")
         ),
@@ -504,9 +468,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_no_show_reports")),
     )
-    op.create_index(
-        "ix_no_show_reports_status_id", "no_show_reports", ["status", "id"], unique=False
-    )
+    op.create_index("ix_no_show_reports_status_id", "no_show_reports", ["status", "id"], unique=False)
     op.create_index(
         "uq_no_show_reports_interview_id_open",
         "no_show_reports",
@@ -541,17 +503,13 @@ def upgrade() -> None:
             name=op.f("ck_points_ledger_kind_valid"),
         ),
         sa.CheckConstraint("amount <> 0", name=op.f("ck_points_ledger_amount_non_zero")),
-        sa.ForeignKeyConstraint(
-            ["actor_id"], ["users.id"], name=op.f("fk_points_ledger_actor_id_users")
-        ),
+        sa.ForeignKeyConstraint(["actor_id"], ["users.id"], name=op.f("fk_points_ledger_actor_id_users")),
         sa.ForeignKeyConstraint(
             ["interview_id"],
             ["interviews.id"],
             name=op.f("fk_points_ledger_interview_id_interviews"),
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_points_ledger_user_id_users")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_points_ledger_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_points_ledger")),
     )
     op.create_index("ix_points_ledger_user_id_id", "points_ledger", ["user_id", "id"], unique=False)
@@ -631,9 +589,7 @@ def downgrade() -> None:
     op.drop_index("ix_uploads_owner_id_kind", table_name="uploads")
     op.drop_table("uploads")
     op.drop_index(op.f("ix_slots_specialization_id"), table_name="slots")
-    op.drop_index(
-        "ix_slots_open_board", table_name="slots", postgresql_where=sa.text("status = 'OPEN'")
-    )
+    op.drop_index("ix_slots_open_board", table_name="slots", postgresql_where=sa.text("status = 'OPEN'"))
     op.drop_index(op.f("ix_slots_host_id"), table_name="slots")
     op.drop_table("slots")
     op.drop_index(op.f("ix_refresh_tokens_user_id"), table_name="refresh_tokens")
