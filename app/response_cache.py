@@ -32,6 +32,8 @@ from graphql import DocumentNode, FieldNode, OperationDefinitionNode, OperationT
 from graphql.error import GraphQLError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.events.base import HubClosed
+
 if TYPE_CHECKING:
     from app.clock import Clock
     from app.context import Context
@@ -176,7 +178,11 @@ class ResponseCache:
                         self.clear()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # SubscriberTooSlow, HubClosed, HubUnavailable: events may be lost
+            except HubClosed:
+                # Shutdown. (Python 3.11's wait_for can swallow a cancel that races a SUBSCRIBE
+                # confirmation, so the hub closing is the reliable end of this loop.)
+                return
+            except Exception:  # SubscriberTooSlow, HubUnavailable: events may be lost
                 logger.warning("response cache: slot events interrupted; cleared", exc_info=True)
             finally:
                 self._ready = False
