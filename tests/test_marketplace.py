@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +16,7 @@ from app.clock import Clock
 from app.context import AppState
 from db.models import Interview, Message, PointsEntry, Slot
 from schema.ids import encode_cursor, to_global_id
-from tests.helpers import GraphQLClient, db_id
+from tests.helpers import GraphQLClient, Member, db_id
 from tests.marketplace_support import (
     BOOK_SLOT,
     CANCEL,
@@ -261,18 +261,23 @@ FULL_PAGE = """query($first: Int) { myInterviews(first: $first) { edges { node {
 } } } }"""
 
 
-async def test_my_interviews_statement_count_is_constant(
-    client: GraphQLClient, db_session: AsyncSession, engine: AsyncEngine, clock: Clock
+async def booked_interviews(
+    db_session: AsyncSession,
+    clock: Clock,
+    candidate: Member,
+    hosts: list[Member],
+    spec: str,
+    *,
+    count: int,
+    messages: Callable[[int], int],
 ) -> None:
-    candidate = await client.sign_up("cand")
-    hosts = [await client.sign_up(f"host{i}") for i in range(7)]
-    spec = await new_specialization(db_session)
+    """`count` booked interviews of `candidate` with rotating hosts, hourly from tomorrow; the n-th
+    has `messages(n)` chat messages."""
     base = tomorrow(clock)
-    for n in range(60):
-        host = hosts[n % len(hosts)]
+    for n in range(count):
         start = base + timedelta(hours=n)
         slot = Slot(
-            host_id=db_id(host.id),
+            host_id=db_id(hosts[n % len(hosts)].id),
             specialization_id=db_id(spec),
             starts_at=start,
             ends_at=start + timedelta(minutes=30),
@@ -292,9 +297,18 @@ async def test_my_interviews_statement_count_is_constant(
         )
         db_session.add(interview)
         await db_session.flush()
-        for m in range(n % 8):
-            db_session.add(Message(interview_id=interview.id, author_id=slot.host_id, body=f"m{m}"))
+        for m in range(messages(n)):
+            db_session.add(Message(interview_id=interview.id, author_id=slot.host_id, body=f"m{n}-{m}"))
     await db_session.flush()
+
+
+async def test_my_interviews_statement_count_is_constant(
+    client: GraphQLClient, db_session: AsyncSession, engine: AsyncEngine, clock: Clock
+) -> None:
+    candidate = await client.sign_up("cand")
+    hosts = [await client.sign_up(f"host{i}") for i in range(7)]
+    spec = await new_specialization(db_session)
+    await booked_interviews(db_session, clock, candidate, hosts, spec, count=60, messages=lambda n: n % 8)
     counts = {}
     for first in (5, 50):
         with count_statements(engine) as statements:
@@ -340,34 +354,7 @@ async def test_my_interviews_prefetch_matches_single_interview_reads(
     candidate = await client.sign_up("cand")
     hosts = [await client.sign_up(f"host{i}") for i in range(3)]
     spec = await new_specialization(db_session)
-    base = tomorrow(clock)
-    for n in range(6):
-        host = hosts[n % len(hosts)]
-        start = base + timedelta(hours=n)
-        slot = Slot(
-            host_id=db_id(host.id),
-            specialization_id=db_id(spec),
-            starts_at=start,
-            ends_at=start + timedelta(minutes=30),
-            duration_minutes=30,
-            video_link="https://meet.example.com/x",
-            status="BOOKED",
-        )
-        db_session.add(slot)
-        await db_session.flush()
-        interview = Interview(
-            slot_id=slot.id,
-            interviewer_id=slot.host_id,
-            candidate_id=db_id(candidate.id),
-            specialization_id=slot.specialization_id,
-            starts_at=slot.starts_at,
-            ends_at=slot.ends_at,
-        )
-        db_session.add(interview)
-        await db_session.flush()
-        for m in range(n):
-            db_session.add(Message(interview_id=interview.id, author_id=slot.host_id, body=f"m{n}-{m}"))
-    await db_session.flush()
+    await booked_interviews(db_session, clock, candidate, hosts, spec, count=6, messages=lambda n: n)
     token = candidate.access_token
     after_first = encode_cursor(1)  # message cursors are keyset cursors on the message id
     variables: dict[str, Any]
