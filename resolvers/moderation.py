@@ -35,11 +35,7 @@ async def block_user(context: Context, user_id: int, reason: str, until: datetim
     if user_id == viewer.id:
         raise Forbidden("You cannot block yourself.")
     async with context.db.transaction() as session:
-        user = await session.get(User, user_id, with_for_update=True, populate_existing=True)
-        if user is None:
-            raise NotFound("No User with this ID.")
-        if user.role == "ADMIN" and viewer.role != "ADMIN":
-            raise Forbidden("Moderators cannot block admins.")
+        user = await _lock_block_target(session, user_id, viewer, "Moderators cannot block admins.")
         user.blocked_at = now
         user.blocked_until = until
         user.block_reason = reason
@@ -64,15 +60,23 @@ async def block_user(context: Context, user_id: int, reason: str, until: datetim
     return user
 
 
+async def _lock_block_target(session: AsyncSession, user_id: int, viewer: User, admin_refusal: str) -> User:
+    """The member to block or unblock, row-locked; only admins may touch an admin's block."""
+    user = await session.get(User, user_id, with_for_update=True, populate_existing=True)
+    if user is None:
+        raise NotFound("No User with this ID.")
+    if user.role == "ADMIN" and viewer.role != "ADMIN":
+        raise Forbidden(admin_refusal)
+    return user
+
+
 async def unblock_user(context: Context, user_id: int) -> User:
     """Lift a block."""
     viewer = context.require_viewer()
     async with context.db.transaction() as session:
-        user = await session.get(User, user_id, with_for_update=True, populate_existing=True)
-        if user is None:
-            raise NotFound("No User with this ID.")
-        if user.role == "ADMIN" and viewer.role != "ADMIN":
-            raise Forbidden("Moderators cannot change an admin's block.")
+        user = await _lock_block_target(
+            session, user_id, viewer, "Moderators cannot change an admin's block."
+        )
         user.blocked_at = None
         user.blocked_until = None
         user.block_reason = None
