@@ -68,6 +68,16 @@ class Db:
         async with self.lock:
             return await self.session.execute(statement, params)
 
+    async def fetch_raw(self, sql: str, *params: Any) -> list[Any]:
+        """One read statement with numbered parameters straight on this session's asyncpg connection
+        (inside its transaction when one has begun): for hot reads where SQLAlchemy's per-statement
+        work would dominate. Records are asyncpg `Record`s."""
+        async with self.lock:
+            connection = await self.session.connection()
+            raw = await connection.get_raw_connection()
+            records: list[Any] = await raw.driver_connection.fetch(sql, *params)  # type: ignore[union-attr]
+            return records
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits once at the end, rolls back on error, then runs after-commit hooks."""

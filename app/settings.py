@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     response_cache_enabled: bool = True
     response_cache_ttl_seconds: float = 5.0
     response_cache_max_entries: int = 512
+    # openSlots / myInterviews pages built as JSON by one SQL statement when the selection allows
+    # (schema/compiled_reads.py); off = always the resolver path.
+    compiled_reads: bool = True
 
     @field_validator("database_url", "redis_url", "secret_key", mode="before")
     @classmethod

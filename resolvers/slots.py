@@ -107,6 +107,17 @@ async def withdraw_slot(context: Context, slot_id: int) -> Slot:
     return slot
 
 
+def board_bounds(
+    context: Context, starts_after: datetime | None, starts_before: datetime | None
+) -> tuple[datetime, datetime | None]:
+    """The board's time window: after max(now, startsAfter), before startsBefore."""
+    lower = context.now()
+    if starts_after is not None:
+        lower = max(lower, aware_utc(starts_after, "startsAfter"))
+    upper = aware_utc(starts_before, "startsBefore") if starts_before is not None else None
+    return lower, upper
+
+
 async def open_slots(
     context: Context,
     *,
@@ -117,17 +128,15 @@ async def open_slots(
     limit: int,
 ) -> Sequence[Slot]:
     """OPEN slots that start in the future, ordered by (starts_at, id), after a keyset cursor."""
-    lower = context.now()
-    if starts_after is not None:
-        lower = max(lower, aware_utc(starts_after, "startsAfter"))
+    lower, upper = board_bounds(context, starts_after, starts_before)
     statement = (
         select(Slot)
         .where(Slot.status == "OPEN", Slot.starts_at > lower)
         .order_by(Slot.starts_at, Slot.id)
         .limit(limit)
     )
-    if starts_before is not None:
-        statement = statement.where(Slot.starts_at < aware_utc(starts_before, "startsBefore"))
+    if upper is not None:
+        statement = statement.where(Slot.starts_at < upper)
     if specialization_id is not None:
         statement = statement.where(Slot.specialization_id == specialization_id)
     if after is not None:

@@ -21,6 +21,7 @@ from app.settings import Settings
 from schema import lean_resolvers
 from schema.accounts import AccountsMutation, AccountsQuery
 from schema.extensions import CloseDatabaseSession, ErrorCodes
+from schema.fast_execution import FastExecutionContext
 from schema.live import LiveMutation, LiveQuery, LiveSubscription, ReleaseEventScope
 from schema.marketplace import MarketplaceMutation, MarketplaceQuery
 from schema.marketplace_lifecycle import LifecycleMutation
@@ -64,6 +65,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.is_production),
+        execution_context_class=FastExecutionContext,
     )
     lean_resolvers.install(schema)  # same values, less per-field overhead (Relay ids, plain attributes)
     return schema

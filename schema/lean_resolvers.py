@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from base64 import b64encode
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 import strawberry
@@ -39,20 +40,30 @@ _PLAIN_SCALARS = (int, str, bool, float)
 _ROOT_TYPES = ("Query", "Mutation", "Subscription")
 
 
+def _pure(resolver: Resolver, source_getter: Callable[[Any], Any]) -> Resolver:
+    """Attach `source_getter`: the side-effect-free value of `resolver` from its source object
+    alone (used by schema/fast_execution.py)."""
+    setattr(resolver, "source_getter", source_getter)  # noqa: B010 (a function attribute)
+    return resolver
+
+
 def _node_id_resolver(type_name: str, attr: str) -> Resolver:
     # The serialised form of GlobalID(type_name, str(id)) (`to_base64`), without the object and the
     # ID scalar's str() round trip.
-    def resolve_node_id(root: Any, info: Any) -> str:
+    def node_id(root: Any) -> str:
         return b64encode(f"{type_name}:{getattr(root, attr)}".encode()).decode()
 
-    return resolve_node_id
+    def resolve_node_id(root: Any, info: Any) -> str:
+        return node_id(root)
+
+    return _pure(resolve_node_id, node_id)
 
 
 def _attribute_resolver(name: str) -> Resolver:
     def resolve_attribute(root: Any, info: Any) -> Any:
         return getattr(root, name)
 
-    return resolve_attribute
+    return _pure(resolve_attribute, attrgetter(name))
 
 
 def _method_resolver(

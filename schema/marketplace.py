@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -11,10 +12,21 @@ from app.context import Context
 from app.errors import BadUserInput
 from app.response_cache import note_expiry
 from resolvers import booking, slots
+from resolvers.compiled_pages import my_interviews_sql, open_slots_sql
+from schema.compiled_reads import compiled_connection, compiler_of
+from schema.fast_execution import Precompleted
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
 from schema.pagination import build_connection, page_size
 from schema.permissions import authenticated
-from schema.types.marketplace import Interview, InterviewStatus, Slot, prefetch_interviews
+from schema.selection import Unsupported
+from schema.sql_projection import Query
+from schema.types.marketplace import (
+    Interview,
+    InterviewStatus,
+    Slot,
+    message_page_key,
+    prefetch_interviews,
+)
 
 Info = strawberry.Info[Context, None]
 
@@ -48,6 +60,77 @@ def _interview_cursor(node: Interview) -> str:
     return encode_cursor(node.starts_at.isoformat(), node.id)
 
 
+def _record_cursor(record: Any) -> str:
+    return encode_cursor(record["starts_at"].isoformat(), record["id"])
+
+
+async def _compiled_board(
+    info: Info,
+    specialization_id: int | None,
+    starts_after: datetime | None,
+    starts_before: datetime | None,
+    after: str | None,
+    size: int,
+) -> Precompleted | None:
+    lower, upper = slots.board_bounds(info.context, starts_after, starts_before)
+    keyset = _keyset_cursor(after)
+    query = Query()
+    compiler = compiler_of(info, query, now=info.context.now())
+
+    def page(query: Query, nodes: list[str]) -> str:
+        return open_slots_sql(
+            query,
+            nodes,
+            lower=lower,
+            upper=upper,
+            specialization_id=specialization_id,
+            after=keyset,
+            limit=size + 1,
+        )
+
+    compiled = await compiled_connection(
+        info, compiler, "Slot", page, size=size, has_previous=after is not None, cursor_of=_record_cursor
+    )
+    if compiled is None:
+        return None
+    value, records = compiled
+    note_expiry(info.context, (r["starts_at"] for r in records))  # the board changes when a slot starts
+    return value
+
+
+async def _compiled_mine(
+    info: Info, status: list[InterviewStatus] | None, include_archived: bool, after: str | None, size: int
+) -> Precompleted | None:
+    viewer = info.context.require_viewer()
+    keyset = _keyset_cursor(after)
+    query = Query()
+
+    def message_page(first: int | None, after: str | None, last: int | None) -> tuple[int, int | None, bool]:
+        try:
+            key, page_size = message_page_key(info, 0, first, after, last)
+        except BadUserInput as exc:
+            raise Unsupported("messages arguments") from exc  # the resolver path reports it
+        return page_size, key.after_id, key.newest
+
+    compiler = compiler_of(info, query, viewer_id=viewer.id, message_page=message_page)
+
+    def page(query: Query, nodes: list[str]) -> str:
+        return my_interviews_sql(
+            query,
+            nodes,
+            viewer_id=viewer.id,
+            statuses=[s.value for s in status] if status else None,
+            include_archived=include_archived,
+            after=keyset,
+            limit=size + 1,
+        )
+
+    compiled = await compiled_connection(
+        info, compiler, "Interview", page, size=size, has_previous=after is not None, cursor_of=_record_cursor
+    )
+    return compiled[0] if compiled is not None else None
+
+
 @strawberry.type
 class MarketplaceQuery:
     @strawberry.field(description="Open slots that start in the future, soonest first. Public.")
@@ -66,6 +149,10 @@ class MarketplaceQuery:
             if specialization_id
             else None
         )
+        if info.context.settings.compiled_reads:
+            compiled = await _compiled_board(info, spec, starts_after, starts_before, after, size)
+            if compiled is not None:
+                return compiled  # type: ignore[return-value]  # passed through by the executor
         rows = await slots.open_slots(
             info.context,
             specialization_id=spec,
@@ -91,6 +178,10 @@ class MarketplaceQuery:
         include_archived: bool = False,
     ) -> relay.Connection[Interview]:
         size = page_size(first, info.context.settings)
+        if info.context.settings.compiled_reads:
+            compiled = await _compiled_mine(info, status, include_archived, after, size)
+            if compiled is not None:
+                return compiled  # type: ignore[return-value]  # passed through by the executor
         rows = await booking.my_interviews(
             info.context,
             statuses=[s.value for s in status] if status else None,

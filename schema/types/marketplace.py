@@ -20,6 +20,7 @@ from dataloaders.chat import MessagePageKey
 from db import models
 from resolvers.booking import can_view_interview, is_participant
 from resolvers.calendar import EventParts, build_event, calendar_text
+from schema.fast_execution import MISSING, fast_getter
 from schema.ids import decode_cursor
 from schema.pagination import build_connection, page_size
 from schema.permissions import is_staff
@@ -265,18 +266,21 @@ class Interview(relay.Node):
         return Slot.from_row(row) if row else None
 
     @strawberry.field
+    @fast_getter(lambda self, _context, _arguments: self.prefetched_value("interviewer"))
     def interviewer(self, info: Info) -> User | None:
         if self.prefetched is not None and "interviewer" in self.prefetched:
             return self.prefetched["interviewer"]  # type: ignore[no-any-return]
         return _user_soon(info, self.row.interviewer_id)  # type: ignore[return-value]  # awaited by graphql-core
 
     @strawberry.field
+    @fast_getter(lambda self, _context, _arguments: self.prefetched_value("candidate"))
     def candidate(self, info: Info) -> User | None:
         if self.prefetched is not None and "candidate" in self.prefetched:
             return self.prefetched["candidate"]  # type: ignore[no-any-return]
         return _user_soon(info, self.row.candidate_id)  # type: ignore[return-value]
 
     @strawberry.field
+    @fast_getter(lambda self, _context, _arguments: self.prefetched_value("specialization"))
     def specialization(self, info: Info) -> Specialization | None:
         if self.prefetched is not None and "specialization" in self.prefetched:
             return self.prefetched["specialization"]  # type: ignore[no-any-return]
@@ -340,6 +344,7 @@ class Interview(relay.Node):
             "`hasPreviousPage` says whether older ones exist)."
         )
     )
+    @fast_getter(lambda self, context, arguments: self.prefetched_messages(context, arguments))
     def messages(
         self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None
     ) -> relay.Connection[Message]:
@@ -352,6 +357,19 @@ class Interview(relay.Node):
             if ready is not None:
                 return ready  # type: ignore[no-any-return]
         return message_connection(info, self.row.id, first, after, last)  # type: ignore[return-value]
+
+    def prefetched_value(self, key: Any) -> Any:
+        """What `prefetch_interviews` attached under `key`, else MISSING."""
+        if self.prefetched is None:
+            return MISSING
+        return self.prefetched.get(key, MISSING)
+
+    def prefetched_messages(self, context: Context, arguments: dict[str, Any]) -> Any:
+        """`messages(...)` from the prefetched page, as the resolver returns it, else MISSING."""
+        if not can_view_interview(context.viewer, self.row):
+            return _empty_connection()
+        key = ("messages", arguments.get("first"), arguments.get("after"), arguments.get("last"))
+        return self.prefetched_value(key)
 
     def viewer_is_participant(self, info: Info) -> bool:
         """True when the viewer takes part (used by fields that exclude staff)."""
@@ -368,7 +386,7 @@ def _empty_connection() -> relay.Connection[Message]:
     return relay.Connection(edges=[], page_info=empty)
 
 
-def _message_page_key(
+def message_page_key(
     info: Info, interview_id: int, first: int | None, after: str | None, last: int | None
 ) -> tuple[MessagePageKey, int]:
     """The loader key and page size of `messages(first, after, last)`; BAD_USER_INPUT when invalid."""
@@ -407,7 +425,7 @@ async def message_connection(
     info: Info, interview_id: int, first: int | None, after: str | None, last: int | None
 ) -> relay.Connection[Message]:
     """One page of a chat through the batched `message_page` loader (one statement per result page)."""
-    key, size = _message_page_key(info, interview_id, first, after, last)
+    key, size = message_page_key(info, interview_id, first, after, last)
     rows = await info.context.loaders.message_page.load(key)
     return _message_page(rows, size, after, last)
 
@@ -475,7 +493,7 @@ async def prefetch_interviews(info: Info, nodes: Sequence[Interview]) -> None:
             continue
         seen.add(signature)
         try:
-            keyed = [_message_page_key(info, n.row.id, first, after, last) for n in visible]
+            keyed = [message_page_key(info, n.row.id, first, after, last) for n in visible]
         except BadUserInput:
             continue  # the field reports it
         pages = await info.context.loaders.message_page.load_many([key for key, _ in keyed])

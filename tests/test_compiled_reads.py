@@ -1,0 +1,289 @@
+"""The compiled reads (one SQL statement builds the node JSON; schema/compiled_reads.py) must answer
+exactly as the resolver path: every query runs twice on the same data, COMPILED_READS on and off,
+and the whole responses (data and errors) must be equal. A counter on `Db.fetch_raw` proves which
+queries took the compiled path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import Clock
+from app.context import AppState, Db
+from db.models import Interview, Message, Slot
+from schema.ids import encode_cursor
+from tests.conftest import clear_response_cache
+from tests.helpers import GraphQLClient, Member, db_id
+from tests.marketplace_support import new_specialization
+
+USER = "id displayName role timezone bio createdAt __typename"
+MESSAGES = "edges { cursor __typename node { id body createdAt __typename } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor __typename }"  # noqa: E501
+MINE_FULL = f"""query($first: Int, $after: String, $status: [InterviewStatus!], $arch: Boolean,
+    $last: Int, $mafter: String, $skipCand: Boolean!, $withTopic: Boolean!) {{
+  myInterviews(first: $first, after: $after, status: $status, includeArchived: $arch) {{
+    __typename
+    pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor __typename }}
+    edges {{ cursor __typename node {{
+      __typename id status startsAt endsAt createdAt startedAt completedAt cancelledAt cancelReason
+      durationMinutes isArchived
+      interviewer {{ {USER} }}
+      candidate @skip(if: $skipCand) {{ ...Person }}
+      specialization @include(if: $withTopic) {{ id name __typename }}
+      ... on Node {{ nodeId: id }}
+      latest: messages(last: $last, after: $mafter) {{ {MESSAGES} }}
+      oldest: messages(first: 2) {{ {MESSAGES} }}
+      nextOnes: messages(first: 2, after: $mafter) {{
+        edges {{ node {{ body }} }} pageInfo {{ hasNextPage }} }}
+      none: messages(last: 0) {{ {MESSAGES} }}
+    }} }}
+    again: edges {{ node {{ id interviewer {{ displayName }} }} }}
+  }}
+}}
+fragment Person on User {{ {USER} }}"""
+BENCH_MINE = """query Mine($first: Int) { myInterviews(first: $first) { edges { node { id status startsAt
+  interviewer { displayName } candidate { displayName } specialization { name }
+  messages(last: 5) { edges { node { id body createdAt } } } } } } }"""
+BOARD_FULL = f"""query($first: Int, $after: String, $spec: ID, $sa: DateTime, $sb: DateTime) {{
+  openSlots(first: $first, after: $after, specializationId: $spec, startsAfter: $sa, startsBefore: $sb) {{
+    __typename pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
+    edges {{ cursor node {{ __typename id startsAt endsAt durationMinutes title description status createdAt
+      isOpen host {{ {USER} }} specialization {{ id name }} }} }}
+  }}
+}}"""
+
+
+@pytest.fixture
+def fetch_raw_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts statements that took the compiled path (the database is real; this only observes)."""
+    calls: list[str] = []
+    original = Db.fetch_raw
+
+    async def counted(self: Db, sql: str, *params: Any) -> list[Any]:
+        calls.append(sql)
+        return await original(self, sql, *params)
+
+    monkeypatch.setattr(Db, "fetch_raw", counted)
+    return calls
+
+
+async def both_paths(
+    client: GraphQLClient,
+    app_state: AppState,
+    query: str,
+    variables: dict[str, Any],
+    token: str | None,
+    calls: list[str],
+) -> tuple[dict[str, Any], bool]:
+    """The response (equal on both paths, asserted) and whether the compiled path answered."""
+    settings = app_state.settings
+    results = []
+    before = len(calls)
+    for compiled in (True, False):
+        settings.compiled_reads = compiled
+        clear_response_cache(app_state)
+        try:
+            results.append(await client.execute(query, variables, token=token))
+        finally:
+            settings.compiled_reads = True
+    assert results[0] == results[1]
+    return results[0], len(calls) > before
+
+
+async def _interviews(db_session: AsyncSession, clock: Clock, candidate: Member, hosts: list[Member]) -> str:
+    """Six interviews of `candidate` with varied states, times with and without microseconds, and
+    0..7 messages; returns the specialization ID."""
+    spec = await new_specialization(db_session)
+    base = (clock.now() + timedelta(days=1)).replace(microsecond=0)
+    micro = (0, 123456, 120000, 1, 999999, 500000)
+    for n in range(6):
+        start = base + timedelta(hours=n, microseconds=micro[n])
+        host = db_id(hosts[n % len(hosts)].id)
+        slot = Slot(
+            host_id=host,
+            specialization_id=db_id(spec),
+            starts_at=start,
+            ends_at=start + timedelta(minutes=45 + n),
+            duration_minutes=45 + n,
+            video_link="https://meet.example.com/x",
+            status="BOOKED",
+        )
+        db_session.add(slot)
+        await db_session.flush()
+        interview = Interview(
+            slot_id=slot.id,
+            interviewer_id=host,
+            candidate_id=db_id(candidate.id),
+            specialization_id=slot.specialization_id,
+            starts_at=start,
+            ends_at=slot.ends_at,
+            status=("SCHEDULED", "CANCELLED", "COMPLETED", "SCHEDULED", "IN_PROGRESS", "NO_SHOW")[n],
+            cancelled_at=start - timedelta(hours=1) if n == 1 else None,
+            cancel_reason="Ill, sorry" if n == 1 else None,
+            archived_by_candidate=n == 2,
+            archived_by_interviewer=n == 3,
+        )
+        db_session.add(interview)
+        await db_session.flush()
+        for m in range(n + 2 if n else 0):
+            created = datetime(2026, 1, 1, 12, 0, m, micro[m % 6], tzinfo=UTC)
+            db_session.add(
+                Message(interview_id=interview.id, author_id=host, body=f"m{n}-{m} ✓", created_at=created)
+            )
+    await db_session.flush()
+    return spec
+
+
+async def test_my_interviews_compiled_equals_resolver_path(
+    client: GraphQLClient,
+    db_session: AsyncSession,
+    clock: Clock,
+    app_state: AppState,
+    fetch_raw_calls: list[str],
+) -> None:
+    candidate = await client.sign_up("cand")
+    hosts = [await client.sign_up(f"host{i}") for i in range(3)]
+    await _interviews(db_session, clock, candidate, hosts)
+    token = candidate.access_token
+    base = {"skipCand": False, "withTopic": True, "last": 3}
+    cases: list[dict[str, Any]] = [
+        {},
+        {"first": 2},
+        {"first": 0},
+        {"arch": True},
+        {"arch": True, "status": ["SCHEDULED", "CANCELLED"]},
+        {"status": ["COMPLETED"], "arch": True},
+        {"skipCand": True, "withTopic": False},
+        {"last": 0},
+        {"last": None, "mafter": encode_cursor(10**9)},
+    ]
+    result, compiled = await both_paths(client, app_state, MINE_FULL, {**base}, token, fetch_raw_calls)
+    assert compiled
+    edges = result["data"]["myInterviews"]["edges"]
+    assert len(edges) == 5  # one is archived by the candidate
+    first_message = edges[0]["node"]["oldest"]["edges"][0]["cursor"]
+    cases.append({"mafter": first_message})
+    cases.append({"last": 2, "mafter": first_message})
+    cases.append({"first": 2, "after": result["data"]["myInterviews"]["pageInfo"]["startCursor"]})
+    for case in cases:
+        result, compiled = await both_paths(
+            client, app_state, MINE_FULL, {**base, **case}, token, fetch_raw_calls
+        )
+        assert compiled, case
+        assert "errors" not in result, (case, result)
+    result, compiled = await both_paths(client, app_state, BENCH_MINE, {"first": 20}, token, fetch_raw_calls)
+    assert compiled
+    assert len(result["data"]["myInterviews"]["edges"]) == 5
+    # The host of interviews 0 and 3 sees them from the other side (3 is archived by them).
+    host = hosts[0].access_token
+    result, compiled = await both_paths(client, app_state, MINE_FULL, base, host, fetch_raw_calls)
+    assert compiled
+    assert len(result["data"]["myInterviews"]["edges"]) == 1
+    result, compiled = await both_paths(
+        client, app_state, MINE_FULL, {**base, "arch": True}, host, fetch_raw_calls
+    )
+    assert compiled
+    assert len(result["data"]["myInterviews"]["edges"]) == 2
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        "slot { id }",  # a relation without a compiled form
+        "videoLink",  # viewer-dependent with a loader
+        "interviewer { email }",  # private field
+        "messages(first: 1) { edges { node { author { id } } } }",
+        "messages(first: 1000) { edges { cursor } }",  # invalid: the resolver path reports it
+        "messages(first: 1, last: 1) { edges { cursor } }",
+        "feedback { rating }",
+    ],
+)
+async def test_my_interviews_falls_back_for_what_it_cannot_compile(
+    selection: str,
+    client: GraphQLClient,
+    db_session: AsyncSession,
+    clock: Clock,
+    app_state: AppState,
+    fetch_raw_calls: list[str],
+) -> None:
+    candidate = await client.sign_up("cand")
+    await _interviews(db_session, clock, candidate, [await client.sign_up("host")])
+    query = f"{{ myInterviews {{ edges {{ node {{ id {selection} }} }} }} }}"
+    result, compiled = await both_paths(client, app_state, query, {}, candidate.access_token, fetch_raw_calls)
+    assert not compiled
+    assert result["data"] is not None or result["errors"]
+
+
+async def test_my_interviews_compiled_bad_input_and_auth(
+    client: GraphQLClient, app_state: AppState, fetch_raw_calls: list[str]
+) -> None:
+    member = await client.sign_up("lonely")
+    result, _ = await both_paths(client, app_state, BENCH_MINE, {"first": 5}, None, fetch_raw_calls)
+    assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    result, _ = await both_paths(
+        client, app_state, BENCH_MINE, {"first": 101}, member.access_token, fetch_raw_calls
+    )
+    assert result["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    query = '{ myInterviews(after: "bm90IGEgY3Vyc29y") { edges { cursor } } }'
+    result, _ = await both_paths(client, app_state, query, {}, member.access_token, fetch_raw_calls)
+    assert result["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    result, compiled = await both_paths(
+        client, app_state, BENCH_MINE, {"first": 5}, member.access_token, fetch_raw_calls
+    )
+    assert compiled
+    assert result["data"]["myInterviews"]["edges"] == []
+
+
+async def test_open_slots_compiled_equals_resolver_path(
+    client: GraphQLClient,
+    db_session: AsyncSession,
+    clock: Clock,
+    app_state: AppState,
+    fetch_raw_calls: list[str],
+) -> None:
+    viewer = await client.sign_up("viewer")
+    hosts = [await client.sign_up(f"host{i}") for i in range(2)]
+    spec = await new_specialization(db_session)
+    other = await new_specialization(db_session)
+    base = clock.now() + timedelta(days=2)
+    for n in range(7):
+        start = base + timedelta(hours=n, microseconds=(0, 120000, 7)[n % 3])
+        db_session.add(
+            Slot(
+                host_id=db_id(hosts[n % 2].id),
+                specialization_id=db_id(spec if n % 2 else other),
+                starts_at=start,
+                ends_at=start + timedelta(minutes=30),
+                duration_minutes=30,
+                title=None if n % 3 else f"Slot {n}",
+                description="Bring a laptop" if n == 4 else None,
+                video_link="https://meet.example.com/x",
+                status="WITHDRAWN" if n == 5 else "OPEN",
+            )
+        )
+    await db_session.flush()
+    first, compiled = await both_paths(client, app_state, BOARD_FULL, {"first": 3}, None, fetch_raw_calls)
+    assert compiled
+    cursor = first["data"]["openSlots"]["pageInfo"]["endCursor"]
+    cases: list[dict[str, Any]] = [
+        {"first": 0},
+        {"first": 3, "after": cursor},
+        {"spec": spec},
+        {"sa": (base + timedelta(hours=2)).isoformat(), "sb": (base + timedelta(hours=5)).isoformat()},
+    ]
+    for case in cases:
+        for token in (None, viewer.access_token):
+            result, compiled = await both_paths(client, app_state, BOARD_FULL, case, token, fetch_raw_calls)
+            assert compiled, case
+            assert "errors" not in result, (case, result)
+    withdrawn = await both_paths(
+        client,
+        app_state,
+        "{ openSlots(first: 50) { edges { node { id videoLink } } } }",
+        {},
+        None,
+        fetch_raw_calls,
+    )
+    assert not withdrawn[1]  # videoLink: resolver path
