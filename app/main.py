@@ -27,6 +27,7 @@ from app.context import AppState
 from app.events import create_hub
 from app.events.instrumented import InstrumentedHub
 from app.files import file_routes
+from app.gc_tuning import tune_gc
 from app.graphql_view import GraphQLView
 from app.metrics import mark_process_dead, metrics_endpoint
 from app.middleware import BodySizeLimit, RequestId
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
         if settings.reminder_scheduler_enabled:
             reminders.start()
+        tune_gc(settings.gc_gen0_threshold)  # after startup: the heap so far lives as long as the process
         try:
             with close_websockets_on_signal(websockets):
                 yield

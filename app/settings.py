@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     # openSlots / myInterviews pages built as JSON by one SQL statement when the selection allows
     # (schema/compiled_reads.py); off = always the resolver path.
     compiled_reads: bool = True
+    # CPython's gen-0 collection threshold for server processes (app/gc_tuning.py); 0 = default 700.
+    gc_gen0_threshold: int = 50_000
 
     @field_validator("database_url", "redis_url", "secret_key", mode="before")
     @classmethod
