@@ -20,6 +20,7 @@ from app.errors import Unauthenticated
 from app.ws_auth import LiveContext, authenticate_socket
 from app.ws_fanout import SharedFanoutHandler
 from dataloaders import Loaders
+from dataloaders.accounts import load_viewer
 from db.models import User
 from resolvers.api_keys import authenticate_api_key, looks_like_api_key
 from schema.extensions import classify
@@ -68,7 +69,7 @@ async def _authenticate_access_token(
         claims = app.tokens.verify(token.strip(), now)
     except InvalidToken:
         return None, Unauthenticated(INVALID_ACCESS_TOKEN)
-    user = await db.session.get(User, claims.user_id)
+    user = await load_viewer(db, claims.user_id)
     if user is None:
         return None, Unauthenticated(INVALID_ACCESS_TOKEN)
     blocked = blocked_error(user, now)

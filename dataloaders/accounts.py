@@ -6,12 +6,28 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, inspect, select
 
 from db.models import Specialization, User, UserSpecialization
 
 if TYPE_CHECKING:
     from app.context import Db
+
+
+# (attribute, column) of every mapped column of users, for `load_viewer`.
+_USER_ATTRIBUTES = [(attr.key, attr.columns[0].name) for attr in inspect(User).column_attrs]
+_VIEWER_SQL = f"SELECT {', '.join(column for _, column in _USER_ATTRIBUTES)} FROM users WHERE id = $1"  # noqa: S608
+
+
+async def load_viewer(db: Db, user_id: int) -> User | None:
+    """The signed-in member for the request context: one statement on the raw connection (no ORM
+    load, and no transaction for read-only requests), as a detached `User` with every column set.
+    Code that changes the member loads it in its own transaction (`session.get`) as before."""
+    records = await db.fetch_raw(_VIEWER_SQL, user_id)
+    if not records:
+        return None
+    record = records[0]
+    return User(**{key: record[column] for key, column in _USER_ATTRIBUTES})
 
 
 async def load_users(db: Db, ids: Sequence[int]) -> list[User | None]:

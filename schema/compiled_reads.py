@@ -3,7 +3,8 @@
 `compiled_connection` returns the finished value of a connection field (a `Precompleted` that the
 execution context passes through untouched) or None when the selection is not fully compilable, in
 which case the resolver takes its ordinary path. The page itself (filters, keyset, LIMIT size + 1,
-cursors, pageInfo) follows `schema.pagination.build_connection`.
+cursors, pageInfo) follows `schema.pagination.build_connection`. Node JSON text goes into the
+result as `orjson.Fragment`s.
 """
 
 from __future__ import annotations
@@ -120,5 +121,7 @@ def _edge(shape: list[tuple[str, str, Any]], record: Any, cursor: str) -> dict[s
         elif kind == "cursor":
             edge[key] = cursor
         else:
-            edge[key] = orjson.loads(record[f"n{detail}"])
+            # Spliced into the response as is by orjson (every encoder of results is the view's
+            # orjson `encode_json`, HTTP and websocket alike): no parse and re-encode.
+            edge[key] = orjson.Fragment(record[f"n{detail}"])
     return edge
