@@ -163,7 +163,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 allow_headers=["authorization", "content-type", "x-request-id"],
             )
         )
-    return Starlette(
+    app = Starlette(
         routes=[
             Route(
                 "/graphql",
@@ -181,6 +181,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         middleware=middleware,
         lifespan=lifespan,
     )
+    app.state.schema = schema  # for tools and tests
+    return app
 
 
 async def _to_thread_upgrade(url: str) -> None:

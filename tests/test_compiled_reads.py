@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.clock import Clock
 from app.context import AppState, Db
 from db.models import Interview, Message, Slot
-from schema.ids import encode_cursor
+from schema.ids import encode_cursor, to_global_id
+from schema.sql_projection import iso, message_cursor, node_id
 from tests.conftest import clear_response_cache
 from tests.helpers import GraphQLClient, Member, db_id
 from tests.marketplace_support import new_specialization
@@ -288,3 +289,30 @@ async def test_open_slots_compiled_equals_resolver_path(
         fetch_raw_calls,
     )
     assert not withdrawn[1]  # videoLink: resolver path
+
+
+async def test_sql_encodings_match_python(connection: AsyncConnection) -> None:
+    """`iso`, `node_id` and `message_cursor` in SQL give exactly what the resolvers' Python gives."""
+    base = datetime(2026, 11, 25, 15, 34, 31, tzinfo=UTC)
+    micro = [0, 1, 10, 999, 100000, 120000, 123456, 500000, 999999]
+    times = [base + timedelta(microseconds=m, days=d) for m in micro for d in (0, 40, -400)]
+    # (datetime.min is -infinity to asyncpg, which no column of ours holds)
+    times += [datetime(2, 1, 1, tzinfo=UTC), datetime(999, 12, 31, 23, 59, 59, 5, tzinfo=UTC)]
+    times.append(datetime(2026, 3, 29, 2, 30, 0, 250, tzinfo=timedelta_zone(5, 30)))
+    ids = [1, 9, 10, 99, 12345, 2**31 + 7, 2**62]
+    raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None
+    rendered = await raw.fetch(f"SELECT t, {iso('t')} AS s FROM unnest($1::timestamptz[]) AS t", times)
+    assert [r["s"] for r in rendered] == [t.astimezone(UTC).isoformat() for t in times]
+    encoded = await raw.fetch(
+        f"SELECT {node_id('Interview', 'k')} AS n, {message_cursor('k')} AS c FROM unnest($1::bigint[]) AS k",
+        ids,
+    )
+    assert [r["n"] for r in encoded] == [to_global_id("Interview", k) for k in ids]
+    assert [r["c"] for r in encoded] == [encode_cursor(k) for k in ids]
+
+
+def timedelta_zone(hours: int, minutes: int) -> Any:
+    from datetime import timezone
+
+    return timezone(timedelta(hours=hours, minutes=minutes))
