@@ -76,17 +76,25 @@ class _Bail(Exception):
 _BAIL = _Bail()
 
 
+def _present(value: Any, non_null: bool) -> bool:
+    """True when `value` is to be completed, False for a null the field may return; bails on a null
+    in a non-null position (graphql-core reports it) and on MISSING."""
+    if value is None:
+        if non_null:
+            raise _BAIL
+        return False
+    if value is MISSING:
+        raise _BAIL
+    return True
+
+
 def _leaf(getter: Getter, leaf: GraphQLLeafType, non_null: bool) -> Completer:
     coerce = leaf.coerce_output_value
 
     def complete(source: Any) -> Any:
         value = getter(source)
-        if value is None:
-            if non_null:
-                raise _BAIL
+        if not _present(value, non_null):
             return None
-        if value is MISSING:
-            raise _BAIL
         coerced = coerce(value)
         if coerced is None or coerced is Undefined:
             raise _BAIL
@@ -100,12 +108,8 @@ def _object(getter: Getter, object_type: GraphQLObjectType, plan: _Plan, non_nul
 
     def complete(source: Any) -> Any:
         value = getter(source)
-        if value is None:
-            if non_null:
-                raise _BAIL
+        if not _present(value, non_null):
             return None
-        if value is MISSING:
-            raise _BAIL
         if is_type_of is not None and not is_type_of(value, _NO_INFO):
             raise _BAIL
         return plan.complete(value)
@@ -125,11 +129,9 @@ def _object_list(
 
     def complete(source: Any) -> Any:
         values = getter(source)
-        if values is None:
-            if non_null:
-                raise _BAIL
+        if not _present(values, non_null):
             return None
-        if values is MISSING or isinstance(values, (str, bytes, dict)) or not isinstance(values, Iterable):
+        if isinstance(values, (str, bytes, dict)) or not isinstance(values, Iterable):
             raise _BAIL
         completed: list[Any] = []
         for value in values:

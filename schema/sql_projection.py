@@ -76,23 +76,27 @@ class Compiler:
 
     def object(self, type_name: str, alias: str, selections: list[Any]) -> str:
         """`json_build_object(...)` of the selected fields of the row `alias` of `type_name`."""
-        fields = self.reader.fields(selections, type_name)
-        if len(fields) > _MAX_KEYS:
-            raise Unsupported("too many fields")
         columns = _COLUMNS.get(type_name)
         if columns is None:
             raise Unsupported(type_name)
+        return self.build(selections, type_name, lambda part: self._field(type_name, alias, part, columns))
+
+    def build(self, selections: list[Any], type_name: str, value_of: Callable[[Selected], str]) -> str:
+        """`json_build_object` of the response keys selected on `type_name` (`__typename` included),
+        with `value_of` giving each field's SQL."""
+        fields = self.reader.fields(selections, type_name)
+        if len(fields) > _MAX_KEYS:
+            raise Unsupported("too many fields")
         pairs = []
-        for key, selected in fields.items():
+        for key, part in fields.items():
             if not _NAME.match(key):
                 raise Unsupported(key)
-            pairs.append(f"'{key}', {self._field(type_name, alias, selected, columns)}")
+            value = f"'{type_name}'" if part.name == "__typename" else value_of(part)
+            pairs.append(f"'{key}', {value}")
         return f"json_build_object({', '.join(pairs)})"
 
     def _field(self, type_name: str, alias: str, selected: Selected, columns: dict[str, Column]) -> str:
         name = selected.name
-        if name == "__typename":
-            return f"'{type_name}'"
         if selected.node.arguments and name != "messages":
             raise Unsupported(name)
         if name == "id":
@@ -140,40 +144,28 @@ class Compiler:
             "startCursor": message_cursor(f"min({m}.id) FILTER (WHERE {kept})"),
             "endCursor": message_cursor(f"max({m}.id) FILTER (WHERE {kept})"),
         }
-        pairs = []
-        for key, part in reader.fields(selected.selections, connection.name).items():
-            if part.name == "__typename":
-                value = f"'{connection.name}'"
-            elif part.name == "edges":
-                edge_pairs = []
-                for edge_key, edge_part in reader.fields(part.selections, edge.name).items():
-                    if edge_part.name == "__typename":
-                        edge_value = f"'{edge.name}'"
-                    elif edge_part.name == "cursor":
-                        edge_value = message_cursor(f"{m}.id")
-                    elif edge_part.name == "node":
-                        edge_value = self.object("Message", m, edge_part.selections)
-                    else:
-                        raise Unsupported(edge_part.name)
-                    edge_pairs.append(f"'{self._key(edge_key)}', {edge_value}")
-                edge_object = f"json_build_object({', '.join(edge_pairs)})"
-                value = f"coalesce(json_agg({edge_object} ORDER BY {m}.id) FILTER (WHERE {kept}), '[]'::json)"
-            elif part.name == "pageInfo":
-                info_pairs = []
-                for info_key, info_part in reader.fields(part.selections, page_info.name).items():
-                    if info_part.name == "__typename":
-                        info_value = f"'{page_info.name}'"
-                    elif info_part.name in info_values:
-                        info_value = info_values[info_part.name]
-                    else:
-                        raise Unsupported(info_part.name)
-                    info_pairs.append(f"'{self._key(info_key)}', {info_value}")
-                value = f"json_build_object({', '.join(info_pairs)})"
-            else:
+
+        def edge_field(part: Selected) -> str:
+            if part.name == "cursor":
+                return message_cursor(f"{m}.id")
+            if part.name == "node":
+                return self.object("Message", m, part.selections)
+            raise Unsupported(part.name)
+
+        def page_info_field(part: Selected) -> str:
+            if part.name not in info_values:
                 raise Unsupported(part.name)
-            pairs.append(f"'{self._key(key)}', {value}")
-        if len(pairs) > _MAX_KEYS:
-            raise Unsupported("too many fields")
+            return info_values[part.name]
+
+        def connection_field(part: Selected) -> str:
+            if part.name == "edges":
+                edge_object = self.build(part.selections, edge.name, edge_field)
+                return f"coalesce(json_agg({edge_object} ORDER BY {m}.id) FILTER (WHERE {kept}), '[]'::json)"
+            if part.name == "pageInfo":
+                return self.build(part.selections, page_info.name, page_info_field)
+            raise Unsupported(part.name)
+
+        body = self.build(selected.selections, connection.name, connection_field)
         order = "DESC" if newest else "ASC"
         after_filter = f" AND id > {self.query.param(after_id, 'bigint')}" if after_id is not None else ""
         limit = self.query.param(size + 1, "bigint")
@@ -182,7 +174,7 @@ class Compiler:
             f"FROM (SELECT id, body, created_at FROM messages WHERE interview_id = {alias}.id"
             f"{after_filter} ORDER BY id {order} LIMIT {limit}) newest"
         )
-        return f"(SELECT json_build_object({', '.join(pairs)}) FROM ({rows}) {m})"
+        return f"(SELECT {body} FROM ({rows}) {m})"
 
     def _type_of(self, type_name: str, field_name: str) -> GraphQLNamedType:
         parent = self.schema.type_map.get(type_name)
@@ -190,12 +182,6 @@ class Compiler:
             raise Unsupported(f"{type_name}.{field_name}")
         named: GraphQLNamedType = get_named_type(parent.fields[field_name].type)
         return named
-
-    @staticmethod
-    def _key(key: str) -> str:
-        if not _NAME.match(key):
-            raise Unsupported(key)
-        return key
 
     def _alias(self) -> str:
         self._depth[0] += 1
