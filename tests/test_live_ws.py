@@ -230,3 +230,23 @@ async def test_socket_closes_when_its_access_token_expires(
     await ws.acknowledged()
     await ws.subscribe(NOTIFICATION_ADDED)
     assert await ws.closed_with(wait=5) == 4403
+
+
+async def test_compiled_reads_over_a_websocket_equal_http(
+    ws_base: str, committing_client: GraphQLClient, engine: AsyncEngine, clock: Clock
+) -> None:
+    """Queries over graphql-transport-ws go through the same encoder: compiled pages (JSON built
+    by PostgreSQL, spliced in as orjson fragments) arrive as they do over HTTP."""
+    pair = await booked_pair(committing_client, engine, clock)
+    await committing_client.data(
+        SEND, {"id": pair.interview_id, "body": "hello ✓"}, token=pair.host.access_token
+    )
+    mine = """{ myInterviews { edges { cursor node { id status startsAt interviewer { displayName }
+      messages(last: 5) { edges { node { body createdAt } } } } } } }"""
+    over_http = await committing_client.data(mine, token=pair.candidate.access_token)
+    assert over_http["myInterviews"]["edges"][0]["node"]["messages"]["edges"][0]["node"]["body"] == "hello ✓"
+    ws = await WsClient.open(ws_base, token=pair.candidate.access_token)
+    await ws.acknowledged()
+    await ws.subscribe(mine)
+    assert await ws.next_data() == over_http
+    await ws.close()
