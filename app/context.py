@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import asyncpg
 from sqlalchemy import Executable, Result
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
@@ -44,6 +45,14 @@ class AppState:
     response_cache: ResponseCache | None = None
 
 
+def _connection_broken(exc: Exception) -> bool:
+    """True unless `exc` is PostgreSQL refusing a statement on a healthy connection (SQLSTATE classes
+    08 connection exception and 57P operator intervention, e.g. a restart, mean it is gone too)."""
+    if isinstance(exc, asyncpg.PostgresError):
+        return str(exc.sqlstate or "").startswith(("08", "57P"))
+    return True
+
+
 class Db:
     """One request's database access.
 
@@ -74,8 +83,18 @@ class Db:
         work would dominate. Records are asyncpg `Record`s."""
         async with self.lock:
             connection = await self.session.connection()
-            raw = await connection.get_raw_connection()
-            records: list[Any] = await raw.driver_connection.fetch(sql, *params)  # type: ignore[union-attr]
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            try:
+                records: list[Any] = await driver.fetch(sql, *params)
+            except Exception as exc:
+                if _connection_broken(exc) or driver.is_closed():
+                    # What SQLAlchemy does when its own statements meet a dead connection: drop it
+                    # and every pooled one (a database restart killed them all), so that only this
+                    # request fails.
+                    with suppress(Exception):
+                        await connection.invalidate()
+                    await connection.engine.dispose()
+                raise
             return records
 
     @asynccontextmanager

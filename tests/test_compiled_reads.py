@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -316,3 +317,34 @@ def timedelta_zone(hours: int, minutes: int) -> Any:
     from datetime import timezone
 
     return timezone(timedelta(hours=hours, minutes=minutes))
+
+
+async def test_raw_reads_recover_when_pooled_connections_die(
+    committing_client: GraphQLClient, database_url: str
+) -> None:
+    """The raw-connection reads (viewer lookup, compiled pages) hand a dead connection to
+    SQLAlchemy's disconnect handling: after the database drops every pooled connection (as a
+    restart does), at most one request fails and the next ones get fresh connections."""
+    member = await committing_client.sign_up("survivor")
+    query = "{ myInterviews { edges { cursor } } }"
+    await committing_client.data(query, token=member.access_token)
+    admin = await asyncpg.connect(database_url)
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    assert killed >= 1
+    outcomes: list[str] = []
+    for _ in range(4):
+        try:  # the test transport re-raises what the server would answer with a 500
+            reply = await committing_client.post(query, token=member.access_token)
+            outcomes.append(
+                "ok" if reply.status_code == 200 and not reply.json().get("errors") else reply.text
+            )
+        except Exception as exc:
+            outcomes.append(repr(exc))
+    assert outcomes.count("ok") >= 3, outcomes
+    assert outcomes[-1] == "ok", outcomes
