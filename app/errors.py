@@ -67,6 +67,12 @@ class InsufficientPoints(AppError):
     code = INSUFFICIENT_POINTS
 
 
+class ServiceUnavailable(AppError):
+    """A dependency (the database, Redis) cannot be reached; retrying later may work."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+
 class RateLimited(AppError):
     code = RATE_LIMITED
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import orjson
@@ -16,7 +17,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from app.auth.tokens import InvalidToken
 from app.context import AppState, Context, Db, blocked_error
-from app.errors import Unauthenticated
+from app.errors import ServiceUnavailable, Unauthenticated
 from app.ws_auth import LiveContext, authenticate_socket
 from app.ws_fanout import SharedFanoutHandler
 from dataloaders import Loaders
@@ -24,6 +25,8 @@ from dataloaders.accounts import load_viewer
 from db.models import User
 from resolvers.api_keys import authenticate_api_key, looks_like_api_key
 from schema.extensions import classify
+
+logger = logging.getLogger("mockinterview.auth")
 
 OPEN_SESSIONS = "mockinterview.open_sessions"
 LIVE_CONTEXT = "mockinterview.live_context"
@@ -153,9 +156,14 @@ class GraphQLView(GraphQL[Context, None]):
         db = Db(self.app_state.sessionmaker)
         if isinstance(request, Request):
             request.scope.get("state", {}).get(OPEN_SESSIONS, []).append(db)
-        viewer, error, (method, scope) = await authenticate_with_method(
-            self.app_state, db, request.headers.get("authorization"), request.headers.get("x-api-key")
-        )
+        try:
+            viewer, error, (method, scope) = await authenticate_with_method(
+                self.app_state, db, request.headers.get("authorization"), request.headers.get("x-api-key")
+            )
+        except Exception:  # the member could not be looked up (database down, connection lost)
+            logger.exception("authentication failed")
+            viewer, method, scope = None, "anonymous", None
+            error = ServiceUnavailable("The service is unavailable right now; retry later.")
         context_class = LiveContext if isinstance(request, WebSocket) else Context
         context = context_class(
             app=self.app_state,
