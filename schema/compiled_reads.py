@@ -60,7 +60,7 @@ async def compiled_connection(
             if part.name == "__typename":
                 shape.append((key, "typename", connection.name))
             elif part.name == "edges":
-                edge = compiler._type_of(connection.name, "edges")
+                edge = compiler.type_of(connection.name, "edges")
                 edge_shape: list[tuple[str, str, Any]] = []
                 for edge_key, edge_part in reader.fields(part.selections, edge.name).items():
                     if edge_part.name == "__typename":
@@ -74,7 +74,7 @@ async def compiled_connection(
                         raise Unsupported(edge_part.name)
                 shape.append((key, "edges", edge_shape))
             elif part.name == "pageInfo":
-                page_info = compiler._type_of(connection.name, "pageInfo")
+                page_info = compiler.type_of(connection.name, "pageInfo")
                 fields = reader.fields(part.selections, page_info.name)
                 shape.append((key, "pageInfo", [(k, p.name, page_info.name) for k, p in fields.items()]))
             else:

@@ -131,9 +131,9 @@ class Compiler:
         if not isinstance(after, str | None):
             raise Unsupported("after")
         size, after_id, newest = self.message_page(first, after, last)
-        connection = self._type_of("Interview", "messages")
-        edge = self._type_of(connection.name, "edges")
-        page_info = self._type_of(connection.name, "pageInfo")
+        connection = self.type_of("Interview", "messages")
+        edge = self.type_of(connection.name, "edges")
+        page_info = self.type_of(connection.name, "pageInfo")
         m = self._alias()
         kept = f"{m}.rn <= {size}"
         extra = f"count(*) > {size}"
@@ -176,7 +176,7 @@ class Compiler:
         )
         return f"(SELECT {body} FROM ({rows}) {m})"
 
-    def _type_of(self, type_name: str, field_name: str) -> GraphQLNamedType:
+    def type_of(self, type_name: str, field_name: str) -> GraphQLNamedType:
         parent = self.schema.type_map.get(type_name)
         if not isinstance(parent, GraphQLObjectType) or field_name not in parent.fields:
             raise Unsupported(f"{type_name}.{field_name}")
