@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from app.context import AppState, Context, Db
 from app.errors import AppError, BadUserInput, Forbidden, NotFound, Unauthenticated
+from app.oauth_documents import DocumentCache
 from app.settings import Settings
 from dataloaders import Loaders
 
@@ -43,6 +44,7 @@ FLOW_TTL_SECONDS = 600
 ID_TOKEN_ALGORITHMS = ["RS256", "PS256", "ES256"]
 GOOGLE_DISCOVERY = "https://accounts.google.com/.well-known/openid-configuration"
 HTTP_TIMEOUT = 10.0
+DOCUMENTS = DocumentCache()  # discovery documents and key sets, per URL, for the process
 
 
 @dataclass(frozen=True)
@@ -131,9 +133,11 @@ async def _get_json(http: httpx.AsyncClient, url: str, **kwargs: Any) -> dict[st
 
 
 async def _metadata(http: httpx.AsyncClient, provider: Provider) -> dict[str, Any]:
-    assert provider.discovery_url is not None
-    metadata = await _get_json(http, provider.discovery_url)
+    url = provider.discovery_url
+    assert url is not None
+    metadata, _ = await DOCUMENTS.get(lambda u: _get_json(http, u), url)
     if provider.issuer is not None and metadata.get("issuer", "").rstrip("/") != provider.issuer:
+        DOCUMENTS.forget(url)
         raise Unauthenticated("The provider's discovery document names another issuer.")
     return metadata
 
@@ -204,8 +208,25 @@ def _read_flow(request: Request, settings: Settings, provider: Provider) -> dict
 async def _verify_id_token(
     client: httpx.AsyncClient, provider: Provider, metadata: dict[str, Any], token: str, nonce: str
 ) -> dict[str, Any]:
-    jwks = KeySet.import_key_set(await _get_json(client, metadata["jwks_uri"]))  # type: ignore[arg-type]
+    async def fetch(url: str) -> dict[str, Any]:
+        return await _get_json(client, url)
+
+    keys, fetched = await DOCUMENTS.get(fetch, metadata["jwks_uri"])
     try:
+        return _id_token_claims(provider, metadata, keys, token, nonce)
+    except Unauthenticated:
+        if fetched:
+            raise
+    # Signed with a key the cached set lacks (the provider rotated its keys): fetch the set once more.
+    keys, _ = await DOCUMENTS.get(fetch, metadata["jwks_uri"], fresh=True)
+    return _id_token_claims(provider, metadata, keys, token, nonce)
+
+
+def _id_token_claims(
+    provider: Provider, metadata: dict[str, Any], keys: dict[str, Any], token: str, nonce: str
+) -> dict[str, Any]:
+    try:
+        jwks = KeySet.import_key_set(keys)  # type: ignore[arg-type]
         decoded = jwt.decode(token, jwks, algorithms=ID_TOKEN_ALGORITHMS)
         claims = dict(decoded.claims)
         jwt.JWTClaimsRegistry(

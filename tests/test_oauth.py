@@ -45,6 +45,7 @@ class LoopbackProvider:
         self.codes: dict[str, dict[str, Any]] = {}
         self.identity: dict[str, Any] = {}
         self.nonce_override: str | None = None
+        self.fetches = {"discovery": 0, "jwks": 0}
 
     def app(self) -> Starlette:
         return Starlette(
@@ -57,6 +58,7 @@ class LoopbackProvider:
         )
 
     async def discovery(self, request: Request) -> Response:
+        self.fetches["discovery"] += 1
         return JSONResponse(
             {
                 "issuer": self.issuer,
@@ -70,6 +72,7 @@ class LoopbackProvider:
         )
 
     async def jwks(self, request: Request) -> Response:
+        self.fetches["jwks"] += 1
         return JSONResponse({"keys": [self.key.as_dict(private=False)]})
 
     async def authorize(self, request: Request) -> Response:
@@ -108,7 +111,7 @@ class LoopbackProvider:
             "nonce": self.nonce_override or grant["nonce"],
             **self.identity,
         }
-        id_token = jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, self.key)
+        id_token = jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, self.key)
         return JSONResponse(
             {"access_token": "opaque", "token_type": "Bearer", "expires_in": 300, "id_token": id_token}
         )
@@ -296,3 +299,23 @@ async def test_frontend_redirect_mode_puts_tokens_in_the_fragment(
     assert (location.netloc, location.path, location.query) == ("app.example", "/signed-in", "")
     assert set(parse_qs(location.fragment)) == {"accessToken", "refreshToken", "expiresIn"}
     assert refused.headers["location"].endswith("#error=UNAUTHENTICATED")
+
+
+async def test_discovery_and_keys_are_cached_and_refetched_after_key_rotation(
+    http: httpx.AsyncClient, provider: LoopbackProvider
+) -> None:
+    provider.identity = _identity(secrets.token_hex(8), f"cache-{secrets.token_hex(4)}@example.com")
+    assert (await run_flow(http)).status_code == 200
+    before = dict(provider.fetches)
+    for _ in range(2):
+        assert (await run_flow(http)).status_code == 200
+    assert provider.fetches == before  # both documents came from the cache
+    original = provider.key
+    provider.key = RSAKey.generate_key(2048, parameters={"kid": "rotated-key", "use": "sig"})
+    try:
+        rotated = await run_flow(http)
+        assert rotated.status_code == 200, rotated.text
+        assert provider.fetches["jwks"] == before["jwks"] + 1  # the new key set, fetched once
+        assert provider.fetches["discovery"] == before["discovery"]
+    finally:
+        provider.key = original
