@@ -57,6 +57,7 @@ class Provider:
     issuer: str | None = None
     authorize_url: str | None = None  # plain OAuth 2 (GitHub)
     token_url: str | None = None
+    api_url: str | None = None  # GitHub's REST API (user and emails)
 
     @property
     def is_oidc(self) -> bool:
@@ -81,8 +82,9 @@ def configured_providers(settings: Settings) -> dict[str, Provider]:
             settings.github_client_id,
             settings.github_client_secret,
             "read:user user:email",
-            authorize_url="https://github.com/login/oauth/authorize",
-            token_url="https://github.com/login/oauth/access_token",  # noqa: S106 (a URL)
+            authorize_url=f"{settings.github_url.rstrip('/')}/login/oauth/authorize",
+            token_url=f"{settings.github_url.rstrip('/')}/login/oauth/access_token",
+            api_url=settings.github_api_url.rstrip("/"),
         )
     if settings.google_client_id:
         providers["google"] = Provider(
@@ -266,8 +268,8 @@ async def _identity(
         )
     assert provider.token_url is not None
     await client.fetch_token(provider.token_url, code=code, code_verifier=flow["verifier"])
-    user = (await client.get("https://api.github.com/user")).json()
-    emails = (await client.get("https://api.github.com/user/emails")).json()
+    user = (await client.get(f"{provider.api_url}/user")).json()
+    emails = (await client.get(f"{provider.api_url}/user/emails")).json()
     primary = next((e for e in emails if e.get("primary") and e.get("verified")), None)
     return ExternalIdentity(
         provider=provider.name,

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # OAuth / OpenID Connect login (a provider is enabled when its client id is set).
     github_client_id: str | None = None
     github_client_secret: str | None = None
+    # GitHub Enterprise Server: https://ghe.example.com and https://ghe.example.com/api/v3
+    github_url: str = "https://github.com"
+    github_api_url: str = "https://api.github.com"
     google_client_id: str | None = None
     google_client_secret: str | None = None
     oidc_issuer: str | None = None

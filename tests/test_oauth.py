@@ -9,6 +9,7 @@ import secrets
 import socket
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -124,21 +125,42 @@ def _free_port() -> int:
         return port
 
 
+@asynccontextmanager
+async def serving(app: Starlette, port: int) -> AsyncIterator[None]:
+    """`app` served by uvicorn on 127.0.0.1:`port`."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn exposes only a flag)
+        await asyncio.sleep(0.01)
+    yield
+    server.should_exit = True
+    await task
+
+
+@asynccontextmanager
+async def browser_of(app: Starlette, connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-like client of `app`, inside the test's rolled-back transaction."""
+    state: AppState = app.state.app_state
+    original = state.sessionmaker
+    state.sessionmaker = async_sessionmaker(
+        bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+    )
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 40000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+    finally:
+        state.sessionmaker = original
+
+
 @pytest.fixture(scope="module")
 async def provider() -> AsyncIterator[LoopbackProvider]:
     server_provider = LoopbackProvider()
     port = _free_port()
     server_provider.issuer = f"http://127.0.0.1:{port}"
-    config = uvicorn.Config(
-        server_provider.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn exposes only a flag)
-        await asyncio.sleep(0.01)
-    yield server_provider
-    server.should_exit = True
-    await task
+    async with serving(server_provider.app(), port):
+        yield server_provider
 
 
 @pytest.fixture(scope="module")
@@ -160,16 +182,8 @@ async def oauth_app(
 
 @pytest.fixture
 async def http(oauth_app: Starlette, connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser-like client of the app, inside the test's rolled-back transaction."""
-    state: AppState = oauth_app.state.app_state
-    original = state.sessionmaker
-    state.sessionmaker = async_sessionmaker(
-        bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
-    )
-    transport = httpx.ASGITransport(app=oauth_app, client=("198.51.100.9", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with browser_of(oauth_app, connection) as client:
         yield client
-    state.sessionmaker = original
 
 
 def _identity(subject: str, email: str, verified: bool = True) -> dict[str, Any]:
@@ -319,3 +333,125 @@ async def test_discovery_and_keys_are_cached_and_refetched_after_key_rotation(
         assert provider.fetches["discovery"] == before["discovery"]
     finally:
         provider.key = original
+
+
+class LoopbackGitHub:
+    """GitHub's OAuth endpoints and the two REST calls the login makes, as GitHub Enterprise lays
+    them out (`/login/oauth/...`, `/api/v3/...`)."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, str] = {}
+        self.tokens: set[str] = set()
+        self.user: dict[str, Any] = {}
+        self.emails: list[dict[str, Any]] = []
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/login/oauth/authorize", self.authorize),
+                Route("/login/oauth/access_token", self.access_token, methods=["POST"]),
+                Route("/api/v3/user", self.api_user),
+                Route("/api/v3/user/emails", self.api_emails),
+            ]
+        )
+
+    async def authorize(self, request: Request) -> Response:
+        params = request.query_params
+        assert params["client_id"] == CLIENT_ID
+        assert params["scope"] == "read:user user:email"
+        code = secrets.token_urlsafe(16)
+        self.codes[code] = params["code_challenge"]
+        query = urlencode({"code": code, "state": params["state"]})
+        return RedirectResponse(f"{params['redirect_uri']}?{query}", status_code=302)
+
+    async def access_token(self, request: Request) -> Response:
+        form = await request.form()
+        expected_auth = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        challenge = self.codes.pop(str(form.get("code")), None)
+        verifier = str(form.get("code_verifier", ""))
+        computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+        if request.headers.get("authorization") != f"Basic {expected_auth}" or challenge != computed.decode():
+            return JSONResponse({"error": "bad_verification_code"}, status_code=400)
+        token = secrets.token_urlsafe(16)
+        self.tokens.add(token)
+        return JSONResponse({"access_token": token, "token_type": "bearer", "scope": "read:user,user:email"})
+
+    def _authorized(self, request: Request) -> bool:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and token in self.tokens
+
+    async def api_user(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return JSONResponse({"message": "Bad credentials"}, status_code=401)
+        return JSONResponse(self.user)
+
+    async def api_emails(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return JSONResponse({"message": "Bad credentials"}, status_code=401)
+        return JSONResponse(self.emails)
+
+
+@pytest.fixture(scope="module")
+async def github() -> AsyncIterator[tuple[LoopbackGitHub, str]]:
+    server = LoopbackGitHub()
+    port = _free_port()
+    async with serving(server.app(), port):
+        yield server, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+async def github_app(
+    github: tuple[LoopbackGitHub, str], database_url: str, redis_url: str, clock: Clock
+) -> AsyncIterator[Starlette]:
+    _, base = github
+    settings = make_settings(
+        database_url,
+        redis_url,
+        public_base_url="http://testserver",
+        github_client_id=CLIENT_ID,
+        github_client_secret=CLIENT_SECRET,
+        github_url=base,
+        github_api_url=f"{base}/api/v3",
+    )
+    application = create_app(settings, clock=clock)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def github_flow(browser: httpx.AsyncClient) -> httpx.Response:
+    start = await browser.get("/auth/github/login")
+    assert start.status_code == 302
+    async with httpx.AsyncClient() as outside:
+        approved = await outside.get(start.headers["location"])
+    assert approved.status_code == 302
+    back = parse_qs(urlsplit(approved.headers["location"]).query)
+    return await browser.get(
+        "/auth/github/callback", params={"code": back["code"][0], "state": back["state"][0]}
+    )
+
+
+async def test_github_login_uses_the_verified_primary_email(
+    github: tuple[LoopbackGitHub, str], github_app: Starlette, connection: AsyncConnection
+) -> None:
+    server, _ = github
+    login = f"octo{secrets.token_hex(4)}"
+    server.user = {"id": 583231, "login": login, "name": None}
+    server.emails = [
+        {"email": f"{login}@old.example.com", "primary": False, "verified": True},
+        {"email": f"{login}@example.com", "primary": True, "verified": True},
+    ]
+    async with browser_of(github_app, connection) as browser:
+        first = await github_flow(browser)
+        assert first.status_code == 200, first.text
+        me = (await GraphQLClient(browser).data(ME, token=first.json()["accessToken"]))["me"]
+        assert me["email"] == f"{login}@example.com"
+        assert me["displayName"] == login  # no name on the profile: the login
+        again = await github_flow(browser)
+        assert (await GraphQLClient(browser).data(ME, token=again.json()["accessToken"]))["me"]["id"] == me[
+            "id"
+        ]
+        server.emails = [{"email": f"other-{login}@example.com", "primary": True, "verified": False}]
+        server.user = {"id": 583232, "login": f"{login}-2", "name": "Second"}
+        refused = await github_flow(browser)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["code"] == "FORBIDDEN"
