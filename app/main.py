@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -38,6 +39,7 @@ from app.reminders import ReminderScheduler
 from app.response_cache import ResponseCache, ResponseCacheLayer
 from app.settings import Settings, get_settings
 from app.shutdown import GOING_AWAY, WebSocketRegistry, close_websockets_on_signal
+from app.tracing import configure_tracing
 from db.embedded import start_embedded_postgres
 from db.migrate import upgrade
 from db.session import create_engine, create_sessionmaker
@@ -53,10 +55,15 @@ def resolve_database_url(settings: Settings) -> tuple[str, bool]:
     return start_embedded_postgres(settings.data_dir), True
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, tracer_provider: Any = None
+) -> Starlette:
     """Build the ASGI app. Engine, Redis and the events hub are created in the lifespan."""
     settings = settings or get_settings()
     schema = build_schema(settings)
+    # Tests pass their own provider (in-memory exporter); otherwise OTLP when configured.
+    tracing = tracer_provider or configure_tracing(settings)
+    tracer = tracing.get_tracer("mockinterview") if tracing is not None else None
     app_clock = clock or Clock()
     view_holder: dict[str, GraphQLView] = {}
     websockets = WebSocketRegistry()
@@ -123,6 +130,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 await redis.aclose()
             await engine.dispose()
             mark_process_dead(os.getpid())
+            if tracing is not None and tracer_provider is None:
+                await asyncio.to_thread(tracing.shutdown)  # flushes queued spans (blocking HTTP)
 
     view = GraphQLView(
         app_state=None,  # type: ignore[arg-type]  # set in the lifespan
@@ -151,7 +160,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     middleware = [
         Middleware(RequestId),
-        Middleware(Observability, websockets=websockets),
+        Middleware(Observability, websockets=websockets, tracer=tracer),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
     ]
     if settings.cors_origins:

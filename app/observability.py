@@ -11,13 +11,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
 from app.shutdown import GOING_AWAY, WebSocketRegistry
+from app.tracing import finish_request_span, request_span
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 access_logger = logging.getLogger("mockinterview.access")
 
@@ -39,9 +43,10 @@ def loggable_path(scope: Scope) -> str:
 class Observability:
     """Wraps HTTP requests (access log + metrics) and websockets (gauges + shutdown registry)."""
 
-    def __init__(self, app: ASGIApp, websockets: WebSocketRegistry) -> None:
+    def __init__(self, app: ASGIApp, websockets: WebSocketRegistry, tracer: Tracer | None = None) -> None:
         self.app = app
         self.websockets = websockets
+        self.tracer = tracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -52,6 +57,13 @@ class Observability:
             await self.app(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.tracer is None:
+            await self._http_logged(scope, receive, send, None)
+            return
+        with request_span(self.tracer, scope) as span:
+            await self._http_logged(scope, receive, send, span)
+
+    async def _http_logged(self, scope: Scope, receive: Receive, send: Send, span: Any) -> None:
         started = time.perf_counter()
         status = 500
 
@@ -95,6 +107,19 @@ class Observability:
                     "client_ip": (scope.get("client") or (None,))[0],
                 },
             )
+            if span is not None:
+                finish_request_span(
+                    span,
+                    {
+                        "http.request.method": scope["method"],
+                        "url.path": path,
+                        "http.response.status_code": status,
+                        "graphql.operation.type": state.get("operation_type"),
+                        "graphql.operation.name": _short(state.get("operation_name")),
+                        "enduser.id": state.get("user_id"),
+                        "mockinterview.request_id": state.get("request_id"),
+                    },
+                )
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.websockets.closing:

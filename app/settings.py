@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     compiled_reads: bool = True
     # CPython's gen-0 collection threshold for server processes (app/gc_tuning.py); 0 = default 700.
     gc_gen0_threshold: int = 50_000
+    # OpenTelemetry tracing (app/tracing.py): on when an OTLP endpoint is set; the standard names.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_exporter_otlp_traces_endpoint: str | None = None
+    otel_service_name: str = "mockinterview"
 
     @field_validator("database_url", "redis_url", "secret_key", mode="before")
     @classmethod
