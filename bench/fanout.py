@@ -87,7 +87,16 @@ def client_process(url: str, count: int, events: int, pipe: Connection, timeout:
 
 
 def start_server(port: int, env: dict[str, str], profile: str | None = None) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "app.cli.commands",
+        "serve",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     if profile:
         command[1:1] = ["-m", "cProfile", "-o", profile]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
@@ -110,7 +119,7 @@ def prepare_host(base: str, env: dict[str, str]) -> tuple[str, str]:
     variables = {"i": {"email": email, "password": "bench password 1", "displayName": "Bench"}}
     httpx.post(f"{base}/graphql", json={"query": signup, "variables": variables}).raise_for_status()
     subprocess.run(
-        [sys.executable, "-m", "app.cli", "set-role", email, "ADMIN"],
+        [sys.executable, "-m", "app.cli.commands", "set-role", email, "ADMIN"],
         cwd=ROOT,
         env={**os.environ, **env},
         check=True,

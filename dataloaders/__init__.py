@@ -21,7 +21,7 @@ from dataloaders.marketplace import (
 from db.models import Feedback, Interview, Slot, Specialization, User
 
 if TYPE_CHECKING:
-    from app.context import Db
+    from db.session import Db
 
 
 @dataclass

@@ -11,7 +11,7 @@ from sqlalchemy import Row, inspect, select
 from db.models import Specialization, User, UserSpecialization
 
 if TYPE_CHECKING:
-    from app.context import Db
+    from db.session import Db
 
 
 # (attribute, column) of every mapped column of users, for `load_viewer`.

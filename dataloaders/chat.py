@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, Select, bindparam, func, select
 from db.models import Message
 
 if TYPE_CHECKING:
-    from app.context import Db
+    from db.session import Db
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from sqlalchemy import func, literal, select
 from db.models import Feedback, Interview, Slot
 
 if TYPE_CHECKING:
-    from app.context import Db
+    from db.session import Db
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
+from app.core.settings import Settings
+
 DATABASE_NAME = "mockinterview"
 
 
@@ -29,3 +31,10 @@ def start_embedded_postgres(data_dir: Path) -> str:
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     return f"postgresql://postgres@/{DATABASE_NAME}?host={quote(str(pgdata))}"
+
+
+def resolve_database_url(settings: Settings) -> tuple[str, bool]:
+    """The database URL and whether it is the embedded server (which we migrate ourselves)."""
+    if settings.database_url:
+        return settings.database_url, False
+    return start_embedded_postgres(settings.data_dir), True

@@ -1,11 +1,15 @@
-"""Engine and session factory helpers."""
+"""Engine and session factory helpers, and `Db`: one request's or operation's database access."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from sqlalchemy import event
+import asyncpg
+from sqlalchemy import Executable, Result, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 IDLE_PING_SECONDS = 5.0
+AfterCommit = Callable[[], Awaitable[None]]
 
 
 def async_url(url: str) -> str:
@@ -63,3 +68,81 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def _connection_broken(exc: Exception) -> bool:
+    """True unless `exc` is PostgreSQL refusing a statement on a healthy connection (SQLSTATE classes
+    08 connection exception and 57P operator intervention, e.g. a restart, mean it is gone too)."""
+    if isinstance(exc, asyncpg.PostgresError):
+        return str(exc.sqlstate or "").startswith(("08", "57P"))
+    return True
+
+
+class Db:
+    """One request's database access.
+
+    Strawberry resolves sibling fields concurrently, but one AsyncSession must not be used by
+    concurrent tasks, so every statement goes through a lock. Inside `transaction()` use the
+    session it yields (not `execute`/loaders, which would wait for the lock you hold).
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._session: AsyncSession | None = None
+        self.lock = asyncio.Lock()
+        self._after_commit: list[AfterCommit] = []
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._sessionmaker()
+        return self._session
+
+    async def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
+        async with self.lock:
+            return await self.session.execute(statement, params)
+
+    async def fetch_raw(self, sql: str, *params: Any) -> list[Any]:
+        """One read statement with numbered parameters straight on this session's asyncpg connection
+        (inside its transaction when one has begun): for hot reads where SQLAlchemy's per-statement
+        work would dominate. Records are asyncpg `Record`s."""
+        async with self.lock:
+            connection = await self.session.connection()
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            try:
+                records: list[Any] = await driver.fetch(sql, *params)
+            except Exception as exc:
+                if _connection_broken(exc) or driver.is_closed():
+                    # What SQLAlchemy does when its own statements meet a dead connection: drop it
+                    # and every pooled one (a database restart killed them all), so that only this
+                    # request fails.
+                    with suppress(Exception):
+                        await connection.invalidate()
+                    await connection.engine.dispose()
+                raise
+            return records
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commits once at the end, rolls back on error, then runs after-commit hooks."""
+        async with self.lock:
+            session = self.session
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                self._after_commit.clear()
+                raise
+        hooks, self._after_commit = self._after_commit, []
+        for hook in hooks:
+            await hook()
+
+    def after_commit(self, hook: AfterCommit) -> None:
+        """Run `hook` once the current transaction has committed (e.g. publish an event)."""
+        self._after_commit.append(hook)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.tokens import hash_token, new_refresh_token
-from app.context import Context, blocked_error
-from app.errors import BadUserInput, Conflict, RateLimited, Unauthenticated
+from app.core.errors import BadUserInput, Conflict, Forbidden, RateLimited, Unauthenticated
+from app.core.tokens import hash_token, new_refresh_token
 from dataloaders import forget
 from db.models import RefreshToken, Specialization, User, UserSpecialization
 from resolvers import audit, validation
 from resolvers.points import change_balance
+from schema.context import Context
 
 INVALID_CREDENTIALS = "Invalid email or password."
 INVALID_REFRESH = "Invalid or expired refresh token."
@@ -30,8 +30,20 @@ class IssuedTokens:
     user: User
 
 
+def blocked_error(user: User, now: datetime) -> Forbidden | None:
+    """A FORBIDDEN error when `user` is currently blocked."""
+    if user.blocked_at is None:
+        return None
+    if user.blocked_until is not None and user.blocked_until <= now:
+        return None
+    until = user.blocked_until.isoformat() if user.blocked_until else None
+    return Forbidden("This account is blocked.", blockedUntil=until)
+
+
 async def _throttle(context: Context, key: str, limit: int) -> None:
-    retry_after = await context.app.rate_limiter.hit(key, limit, context.settings.rate_limit_window_seconds)
+    retry_after = await context.services.rate_limiter.hit(
+        key, limit, context.settings.rate_limit_window_seconds
+    )
     if retry_after is not None:
         raise RateLimited(retry_after)
 
@@ -52,7 +64,7 @@ async def _issue(
     )
     await session.flush()
     return IssuedTokens(
-        access_token=context.app.tokens.issue(user.id, now),
+        access_token=context.services.tokens.issue(user.id, now),
         refresh_token=refresh,
         expires_in=context.settings.access_token_ttl_seconds,
         user=user,
@@ -66,7 +78,7 @@ async def sign_up(context: Context, email: str, password: str, display_name: str
     settings = context.settings
     await _throttle(context, f"signup:ip:{context.client_ip}", settings.rate_limit_signup_per_ip)
     await _throttle(context, f"signup:email:{email}", settings.rate_limit_signup_per_email)
-    password_hash = await context.app.passwords.hash(password)
+    password_hash = await context.services.passwords.hash(password)
     async with context.db.transaction() as session:
         user = User(email=email, password_hash=password_hash, display_name=display_name)
         session.add(user)
@@ -105,7 +117,7 @@ async def log_in(context: Context, email: str, password: str) -> IssuedTokens:
             if "\x00" in normalized
             else await session.scalar(select(User).where(User.email == normalized))
         )
-        ok = await context.app.passwords.verify(user.password_hash if user else None, password)
+        ok = await context.services.passwords.verify(user.password_hash if user else None, password)
         if user is None or not ok:
             await audit.record(
                 session,
@@ -121,8 +133,8 @@ async def log_in(context: Context, email: str, password: str) -> IssuedTokens:
             if blocked is not None:
                 raise blocked
             assert user.password_hash is not None
-            if context.app.passwords.needs_rehash(user.password_hash):
-                user.password_hash = await context.app.passwords.hash(password)
+            if context.services.passwords.needs_rehash(user.password_hash):
+                user.password_hash = await context.services.passwords.hash(password)
             await audit.record(
                 session,
                 "auth.login",

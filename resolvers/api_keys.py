@@ -9,10 +9,13 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from app.context import AppState, Context, Db, blocked_error
-from app.errors import NotFound, Unauthenticated
+from app.core.errors import NotFound, Unauthenticated
 from db.models import ApiKey, User
+from db.session import Db
 from resolvers import audit, validation
+from resolvers.accounts import blocked_error
+from resolvers.unit_of_work import Services
+from schema.context import Context
 
 KEY_PREFIX = "mik_"
 SHOWN_PREFIX_LENGTH = 12
@@ -41,7 +44,7 @@ async def create_api_key(context: Context, name: str, scope: str) -> tuple[ApiKe
             )
         ).all()
         if len(active) >= MAX_KEYS_PER_MEMBER:
-            from app.errors import Conflict
+            from app.core.errors import Conflict
 
             raise Conflict(f"At most {MAX_KEYS_PER_MEMBER} active API keys.")
         key = ApiKey(
@@ -100,7 +103,7 @@ async def revoke_api_key(context: Context, key_id: int) -> ApiKey:
 
 
 async def authenticate_api_key(
-    app: AppState, db: Db, secret: str
+    app: Services, db: Db, secret: str
 ) -> tuple[User | None, Exception | None, str | None]:
     """The owner of an active key, or the error to report; also the key's scope."""
     now = app.clock.now()

@@ -7,13 +7,13 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select, tuple_
 
-from app.context import Context
-from app.errors import Conflict, Forbidden, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Interview, Slot, User
 from resolvers import events, notifications
 from resolvers.integrity import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, flush_or_conflict
 from resolvers.points import change_balance
+from schema.context import Context
 
 STAFF_ROLES = ("MODERATOR", "ADMIN")
 FINISHED = ("COMPLETED", "CANCELLED", "NO_SHOW")

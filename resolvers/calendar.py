@@ -10,9 +10,9 @@ from icalendar import Calendar, Event
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.context import Context
 from dataloaders import forget
 from db.models import Interview, Slot, Specialization, User
+from schema.context import Context
 
 PRODID = "-//Mock Interview//Mock Interview API//EN"
 FEED_LIMIT = 500

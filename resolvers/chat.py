@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.context import Context
-from app.errors import RateLimited
+from app.core.errors import RateLimited
 from db.models import Message
 from resolvers import validation
 from resolvers.booking import can_view_interview
 from resolvers.lifecycle import lock_interview
+from schema.context import Context
 
 logger = logging.getLogger("mockinterview.live")
 
@@ -45,7 +45,7 @@ async def send_message(context: Context, interview_id: int, body: str) -> Messag
     viewer = context.require_viewer()
     text = validation.text(body, "body", min_length=1, max_length=MAX_BODY)
     settings = context.settings
-    retry_after = await context.app.rate_limiter.hit(
+    retry_after = await context.services.rate_limiter.hit(
         f"messages:user:{viewer.id}",
         settings.rate_limit_messages_per_user,
         settings.rate_limit_window_seconds,
@@ -63,7 +63,7 @@ async def send_message(context: Context, interview_id: int, body: str) -> Messag
 
         async def publish() -> None:
             try:
-                await context.app.hub.publish(channel, event)
+                await context.services.hub.publish(channel, event)
             except Exception:  # committed already; clients catch up through `messages`
                 logger.warning("could not publish message %s", event["id"], exc_info=True)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from app.context import Context
+from schema.context import Context
 
 logger = logging.getLogger("mockinterview.events")
 
@@ -27,7 +27,7 @@ def interview_channel(context: Context, interview_id: int) -> str:
 
 
 async def _publish(context: Context, channel: str, message: dict[str, Any]) -> None:
-    hub = getattr(context.app, "hub", None)
+    hub = getattr(context.services, "hub", None)
     if hub is None:
         return
     try:
@@ -38,7 +38,7 @@ async def _publish(context: Context, channel: str, message: dict[str, Any]) -> N
 
 async def slot_changed(context: Context, kind: str, slot_id: int) -> None:
     """Announce a slot that was published, booked, reopened or withdrawn."""
-    cache = getattr(context.app, "response_cache", None)
+    cache = getattr(context.services, "response_cache", None)
     if cache is not None:  # this instance's board cache goes before the mutation replies
         cache.clear()
     await _publish(context, slots_channel(context), {"kind": kind, "slot_id": slot_id})

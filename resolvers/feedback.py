@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.context import Context
-from app.errors import BadUserInput, Conflict, NotFound
+from app.core.errors import BadUserInput, Conflict, NotFound
 from dataloaders import forget
 from db.models import Feedback, Interview
 from resolvers import notifications, validation
 from resolvers.integrity import UNIQUE_VIOLATION, flush_or_conflict
+from schema.context import Context
 
 
 async def submit_feedback(context: Context, interview_id: int, rating: int, comment: str) -> Feedback:

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from app.context import Context
-from app.errors import BadUserInput, NotFound
+from app.core.errors import BadUserInput, NotFound
 from dataloaders import forget
 from db.models import PointsEntry, User
 from resolvers import audit, notifications, validation
 from resolvers.points import change_balance
+from schema.context import Context
 
 MAX_ADJUSTMENT = 1_000_000
 

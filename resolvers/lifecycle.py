@@ -11,14 +11,14 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.context import Context
-from app.errors import Conflict, Forbidden, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Interview, NoShowReport, PointsEntry, Slot, User
 from resolvers import audit, events, notifications, validation
 from resolvers.booking import FINISHED, STAFF_ROLES
 from resolvers.integrity import UNIQUE_VIOLATION, flush_or_conflict
 from resolvers.points import change_balance
+from schema.context import Context
 from schema.ids import to_global_id
 
 

@@ -8,13 +8,13 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.tokens import hash_token
-from app.context import Context
-from app.errors import BadUserInput, Forbidden, NotFound
+from app.core.errors import BadUserInput, Forbidden, NotFound
+from app.core.tokens import hash_token
 from dataloaders import forget
 from db.models import NoShowReport, RefreshToken, User
 from resolvers import audit, validation
 from resolvers.accounts import _throttle, revoke_all_sessions
+from schema.context import Context
 
 
 def control_channel(context: Context, user_id: int) -> str:
@@ -53,7 +53,7 @@ async def block_user(context: Context, user_id: int, reason: str, until: datetim
         await session.flush()
 
         async def announce() -> None:
-            await context.app.hub.publish(control_channel(context, user_id), {"kind": "BLOCKED"})
+            await context.services.hub.publish(control_channel(context, user_id), {"kind": "BLOCKED"})
 
         context.db.after_commit(announce)
     forget(context.loaders.user, user_id)
@@ -123,7 +123,7 @@ async def log_out_all(context: Context) -> int:
         )
 
         async def announce() -> None:
-            await context.app.hub.publish(control_channel(context, viewer.id), {"kind": "LOGGED_OUT"})
+            await context.services.hub.publish(control_channel(context, viewer.id), {"kind": "LOGGED_OUT"})
 
         context.db.after_commit(announce)
     return count
@@ -137,11 +137,11 @@ async def change_password(
     settings = context.settings
     await _throttle(context, f"password:user:{viewer.id}", settings.rate_limit_login_per_email)
     new_password = validation.password(new_password)
-    if len(current_password) > 256 or not await context.app.passwords.verify(
+    if len(current_password) > 256 or not await context.services.passwords.verify(
         viewer.password_hash, current_password
     ):
         raise BadUserInput("The current password is wrong.", field="currentPassword")
-    new_hash = await context.app.passwords.hash(new_password)
+    new_hash = await context.services.passwords.hash(new_password)
     now = context.now()
     async with context.db.transaction() as session:
         await session.execute(update(User).where(User.id == viewer.id).values(password_hash=new_hash))

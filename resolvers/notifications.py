@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.context import Context
-from app.errors import BadUserInput
-from app.events import EventHub
+from app.core.errors import BadUserInput
+from app.core.events import EventHub
 from db.models import Interview, Notification
+from schema.context import Context
 from schema.ids import to_global_id
 
 logger = logging.getLogger("mockinterview.live")
@@ -66,7 +66,7 @@ async def notify(
     row = await add_notification(session, user_id, kind, payload, context.now())
 
     async def publish() -> None:
-        await publish_notifications(context.app.hub, context.settings.redis_prefix, [row])
+        await publish_notifications(context.services.hub, context.settings.redis_prefix, [row])
 
     context.db.after_commit(publish)
     return row

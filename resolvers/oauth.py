@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.context import Context, blocked_error
-from app.errors import Conflict, Forbidden
+from app.core.errors import Conflict, Forbidden
 from db.models import OAuthIdentity, User
 from resolvers import audit
-from resolvers.accounts import IssuedTokens, _issue, _throttle
+from resolvers.accounts import IssuedTokens, _issue, _throttle, blocked_error
 from resolvers.points import change_balance
+from schema.context import Context
 
 if TYPE_CHECKING:
-    from app.oauth import ExternalIdentity
+    from app.http.oauth import ExternalIdentity
 
 UNVERIFIED_EMAIL = "The provider has not verified this email address; verify it there and try again."
 

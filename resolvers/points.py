@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import InsufficientPoints
+from app.core.errors import InsufficientPoints
 from db.models import PointsEntry, User
 
 

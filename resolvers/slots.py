@@ -8,12 +8,12 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select, tuple_
 
-from app.context import Context
-from app.errors import BadUserInput, Conflict, Forbidden, NotFound
+from app.core.errors import BadUserInput, Conflict, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Slot, Specialization
 from resolvers import events, validation
 from resolvers.integrity import EXCLUSION_VIOLATION, flush_or_conflict
+from schema.context import Context
 
 MAX_VIDEO_LINK_LENGTH = 2000
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.context import Context
 from db.models import User
 from db.models.marketplace import Interview
+from schema.context import Context
 
 INTERVIEW_STATUSES = ("SCHEDULED", "IN_PROGRESS", "COMPLETED", "CANCELLED", "NO_SHOW")
 

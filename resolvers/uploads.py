@@ -6,12 +6,14 @@ from typing import Any
 
 from sqlalchemy import delete, exists, select
 
-from app.context import AppState, Context, Db
-from app.errors import BadUserInput, NotFound
-from app.files import Sniffed, sniff_image, sniff_pdf
-from app.storage import new_key, storage_for
+from app.core.errors import BadUserInput, NotFound
+from app.core.storage import new_key, storage_for
+from app.http.files import Sniffed, sniff_image, sniff_pdf
 from db.models import Interview, Upload, User
+from db.session import Db
 from resolvers import audit
+from resolvers.unit_of_work import Services
+from schema.context import Context
 
 NOT_FOUND = "No file with this ID."
 
@@ -111,7 +113,7 @@ async def may_read(db: Db, upload: Upload, viewer: User | None) -> bool:
     return bool((await db.execute(booked)).scalar())
 
 
-async def readable_upload(state: AppState, db: Db, key: str, viewer: User | None) -> tuple[Upload, bytes]:
+async def readable_upload(state: Services, db: Db, key: str, viewer: User | None) -> tuple[Upload, bytes]:
     """The upload stored under `key` and its bytes, if `viewer` may read it; NOT_FOUND otherwise."""
     upload = (await db.execute(select(Upload).where(Upload.storage_key == key))).scalar()
     if upload is None or not await may_read(db, upload, viewer):

@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app.context import Context
-from app.errors import BadUserInput, Conflict, NotFound
+from app.core.errors import BadUserInput, Conflict, NotFound
 from dataloaders import forget
 from db.models import AuditEntry, Specialization, User
 from resolvers import audit, validation
+from schema.context import Context
 
 
 def _escape_like(value: str) -> str:

@@ -7,9 +7,9 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
-from app.context import Context
-from app.errors import BadUserInput
+from app.core.errors import BadUserInput
 from resolvers import accounts, users
+from schema.context import Context
 from schema.enums import Role
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
 from schema.pagination import build_connection, page_size

@@ -17,17 +17,17 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from app.settings import Settings
-from schema import lean_resolvers
+from app.core.settings import Settings
 from schema.accounts import AccountsMutation, AccountsQuery
-from schema.extensions import CloseDatabaseSession, ErrorCodes
-from schema.fast_execution import FastExecutionContext
+from schema.execution import lean_resolvers
+from schema.execution.fast_execution import FastExecutionContext
+from schema.extensions.errors import CloseDatabaseSession, ErrorCodes
+from schema.extensions.request_info import RequestInfo
+from schema.extensions.validation_cache import StableValidationCache
 from schema.live import LiveMutation, LiveQuery, LiveSubscription, ReleaseEventScope
 from schema.marketplace import MarketplaceMutation, MarketplaceQuery
 from schema.marketplace_lifecycle import LifecycleMutation
-from schema.observability import RequestInfo
 from schema.trust import ReadOnlyApiKeys, TrustMutation, TrustQuery
-from schema.validation_cache import StableValidationCache
 
 QUERY_TYPES: tuple[type, ...] = (AccountsQuery, TrustQuery, MarketplaceQuery, LiveQuery)
 MUTATION_TYPES: tuple[type, ...] = (

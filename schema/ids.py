@@ -9,7 +9,7 @@ from typing import Any
 
 from strawberry import relay
 
-from app.errors import BadUserInput, NotFound
+from app.core.errors import BadUserInput, NotFound
 
 
 def to_global_id(type_name: str, key: int) -> str:

@@ -10,11 +10,12 @@ import strawberry
 from strawberry import relay
 from strawberry.extensions import SchemaExtension
 
-from app.context import Context
-from app.ws_auth import EventScope, release_current_scope
-from resolvers import chat, notifications, subscriptions
+from resolvers import chat, notifications
 from resolvers.events import interview_channel, slots_channel
+from schema import subscriptions
+from schema.context import Context
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
+from schema.live_context import EventScope, release_current_scope
 from schema.pagination import build_connection, page_size
 from schema.permissions import authenticated
 from schema.types.live import Message, Notification, SlotEvent, SlotEventKind
@@ -34,7 +35,7 @@ def after_id(after: str | None) -> int | None:
         return None
     (value,) = decode_cursor(after, 1)
     if not isinstance(value, int):
-        from app.errors import BadUserInput
+        from app.core.errors import BadUserInput
 
         raise BadUserInput("Malformed cursor.", field="after")
     return value

@@ -8,18 +8,17 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
-from app.context import Context
-from app.errors import BadUserInput
-from app.response_cache import note_expiry
+from app.core.errors import BadUserInput
 from resolvers import booking, slots
-from resolvers.compiled_pages import my_interviews_sql, open_slots_sql
-from schema.compiled_reads import compiled_connection, compiler_of
-from schema.fast_execution import Precompleted
+from schema.context import Context
+from schema.execution.compiled_pages import my_interviews_sql, open_slots_sql
+from schema.execution.compiled_reads import compiled_connection, compiler_of
+from schema.execution.fast_execution import Precompleted
+from schema.execution.selection import Unsupported
+from schema.execution.sql_projection import Query
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
 from schema.pagination import build_connection, page_size
 from schema.permissions import authenticated
-from schema.selection import Unsupported
-from schema.sql_projection import Query
 from schema.types.marketplace import (
     Interview,
     InterviewStatus,
@@ -94,7 +93,7 @@ async def _compiled_board(
     if compiled is None:
         return None
     value, records = compiled
-    note_expiry(info.context, (r["starts_at"] for r in records))  # the board changes when a slot starts
+    info.context.note_expiry(r["starts_at"] for r in records)  # the board changes when a slot starts
     return value
 
 
@@ -161,7 +160,7 @@ class MarketplaceQuery:
             after=_keyset_cursor(after),
             limit=size + 1,
         )
-        note_expiry(info.context, (r.starts_at for r in rows))  # the board changes when a slot starts
+        info.context.note_expiry(r.starts_at for r in rows)  # the board changes when a slot starts
         nodes = [Slot.from_row(r) for r in rows]
         return build_connection(nodes, size, _slot_cursor, has_previous=after is not None)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from app.context import Context
 from resolvers import calendar, feedback, ledger, lifecycle
+from schema.context import Context
 from schema.ids import parse_global_id
 from schema.permissions import ADMIN_ROLES, MODERATOR_ROLES, authenticated, requires_role
 from schema.types.accounts import User

@@ -7,8 +7,8 @@ from typing import TypeVar
 
 from strawberry import relay
 
-from app.errors import BadUserInput
-from app.settings import Settings
+from app.core.errors import BadUserInput
+from app.core.settings import Settings
 
 NodeT = TypeVar("NodeT", bound=relay.Node)
 

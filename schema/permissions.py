@@ -13,8 +13,8 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 
-from app.context import Context
-from app.errors import Forbidden
+from app.core.errors import Forbidden
+from schema.context import Context
 from schema.enums import Role
 
 

@@ -12,9 +12,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.file_uploads import Upload
 from strawberry.types.graphql import OperationType
 
-from app.context import Context
-from app.errors import FORBIDDEN
+from app.core.errors import FORBIDDEN
 from resolvers import api_keys, moderation, stats, uploads
+from schema.context import Context
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
 from schema.pagination import build_connection, page_size
 from schema.permissions import ADMIN_ROLES, MODERATOR_ROLES, authenticated, requires_role

@@ -19,7 +19,7 @@ from graphql import (
     GraphQLType,
 )
 
-from app.settings import Settings
+from app.core.settings import Settings
 from schema.build import build_schema
 
 PUBLIC_MUTATIONS = {"signUp", "logIn", "refreshTokens", "logOut"}

@@ -13,11 +13,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
-from app.clock import Clock
-from app.context import AppState
-from app.main import create_app
-from app.settings import Settings
+from app.core.clock import Clock
+from app.core.settings import Settings
+from app.http.factory import create_app
 from db.migrate import upgrade
+from resolvers.unit_of_work import Services
 from tests import infra
 from tests.helpers import GraphQLClient
 
@@ -77,12 +77,14 @@ def clock() -> Clock:
 async def app(database_url: str, redis_url: str, clock: Clock) -> AsyncIterator[Starlette]:
     application = create_app(make_settings(database_url, redis_url), clock=clock)
     async with application.router.lifespan_context(application):
+        _started_apps.append(application)
         yield application
+        _started_apps.remove(application)
 
 
 @pytest.fixture(scope="session")
-def app_state(app: Starlette) -> AppState:
-    state: AppState = app.state.app_state
+def app_state(app: Starlette) -> Services:
+    state: Services = app.state.services
     return state
 
 
@@ -103,7 +105,7 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 @pytest.fixture
 async def db_session(
-    app_state: AppState, connection: AsyncConnection, clock: Clock
+    app_state: Services, connection: AsyncConnection, clock: Clock
 ) -> AsyncIterator[AsyncSession]:
     """Routes the app's sessions into the test's transaction (commits become savepoints)."""
     original = app_state.sessionmaker
@@ -115,19 +117,26 @@ async def db_session(
     )
     session = app_state.sessionmaker()
     offset = clock.offset
-    clear_response_cache(app_state)  # rows written outside the app (fixtures, rollbacks) send no events
+    clear_response_cache()  # rows written outside the app (fixtures, rollbacks) send no events
     try:
         yield session
     finally:
         await session.close()
         app_state.sessionmaker = original
         clock.offset = offset
-        clear_response_cache(app_state)
+        clear_response_cache()
 
 
-def clear_response_cache(app_state: AppState) -> None:
-    if app_state.response_cache is not None:
-        app_state.response_cache.clear()
+# The apps the fixtures started, whose response caches tests clear.
+_started_apps: list[Starlette] = []
+
+
+def clear_response_cache() -> None:
+    """Rows written outside the app (fixtures, rollbacks) send no events: drop cached responses."""
+    for application in _started_apps:
+        cache = application.state.response_cache
+        if cache is not None:
+            cache.clear()
 
 
 @pytest.fixture
@@ -148,7 +157,7 @@ async def committing_client(
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield GraphQLClient(http)
     clock.offset = offset
-    clear_response_cache(app.state.app_state)
+    clear_response_cache()
     async with engine.begin() as conn:
         tables = (
             await conn.execute(

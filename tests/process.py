@@ -32,7 +32,7 @@ def running_server(env: dict[str, str], *, port: int | None = None, timeout: flo
     # A file, not a pipe: nobody reads the server's log while it runs, and a full pipe would block it.
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below, after the server)
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "app.cli.commands", "serve", "--port", str(port), "--log-level", "warning"],
         cwd=ROOT,
         env=full_env,
         stdout=log,

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import Clock
+from app.core.clock import Clock
 from db.models import AuditEntry
 from tests.helpers import GraphQLClient, db_id
 

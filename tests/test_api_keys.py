@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import Clock
+from app.core.clock import Clock
 from db.models import ApiKey
 from tests.helpers import GraphQLClient, db_id
 from tests.test_moderation import BLOCK, promote

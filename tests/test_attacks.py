@@ -20,8 +20,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
-from app.clock import Clock
-from app.main import create_app
+from app.core.clock import Clock
+from app.http.factory import create_app
 from db.models import User
 from tests.attack_support import (
     PUBLIC_MUTATIONS,

@@ -8,7 +8,7 @@ import httpx
 from icalendar import Calendar
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import Clock
+from app.core.clock import Clock
 from tests.helpers import GraphQLClient, db_id
 from tests.marketplace_support import ARCHIVE, CANCEL, book, new_specialization, publish
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import Clock
-from app.context import AppState
+from app.core.clock import Clock
+from resolvers.unit_of_work import Services
 from tests.helpers import GraphQLClient, Member
 from tests.marketplace_support import book, new_specialization, publish, set_role
 
@@ -85,7 +85,7 @@ async def test_sending_is_rate_limited_per_member(
     client: GraphQLClient,
     db_session: AsyncSession,
     clock: Clock,
-    app_state: AppState,
+    app_state: Services,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     host, candidate, _, interview_id = await setup(client, db_session, clock)

@@ -12,11 +12,12 @@ import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.clock import Clock
-from app.context import AppState, Db
+from app.core.clock import Clock
 from db.models import Interview, Message, Slot
+from db.session import Db
+from resolvers.unit_of_work import Services
+from schema.execution.sql_projection import iso, message_cursor, node_id
 from schema.ids import encode_cursor, to_global_id
-from schema.sql_projection import iso, message_cursor, node_id
 from tests.conftest import clear_response_cache
 from tests.helpers import GraphQLClient, Member, db_id
 from tests.marketplace_support import new_specialization
@@ -74,7 +75,7 @@ def fetch_raw_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 async def both_paths(
     client: GraphQLClient,
-    app_state: AppState,
+    app_state: Services,
     query: str,
     variables: dict[str, Any],
     token: str | None,
@@ -86,7 +87,7 @@ async def both_paths(
     before = len(calls)
     for compiled in (True, False):
         settings.compiled_reads = compiled
-        clear_response_cache(app_state)
+        clear_response_cache()
         try:
             results.append(await client.execute(query, variables, token=token))
         finally:
@@ -143,7 +144,7 @@ async def test_my_interviews_compiled_equals_resolver_path(
     client: GraphQLClient,
     db_session: AsyncSession,
     clock: Clock,
-    app_state: AppState,
+    app_state: Services,
     fetch_raw_calls: list[str],
 ) -> None:
     candidate = await client.sign_up("cand")
@@ -208,7 +209,7 @@ async def test_my_interviews_falls_back_for_what_it_cannot_compile(
     client: GraphQLClient,
     db_session: AsyncSession,
     clock: Clock,
-    app_state: AppState,
+    app_state: Services,
     fetch_raw_calls: list[str],
 ) -> None:
     candidate = await client.sign_up("cand")
@@ -220,7 +221,7 @@ async def test_my_interviews_falls_back_for_what_it_cannot_compile(
 
 
 async def test_my_interviews_compiled_bad_input_and_auth(
-    client: GraphQLClient, app_state: AppState, fetch_raw_calls: list[str]
+    client: GraphQLClient, app_state: Services, fetch_raw_calls: list[str]
 ) -> None:
     member = await client.sign_up("lonely")
     result, _ = await both_paths(client, app_state, BENCH_MINE, {"first": 5}, None, fetch_raw_calls)
@@ -243,7 +244,7 @@ async def test_open_slots_compiled_equals_resolver_path(
     client: GraphQLClient,
     db_session: AsyncSession,
     clock: Clock,
-    app_state: AppState,
+    app_state: Services,
     fetch_raw_calls: list[str],
 ) -> None:
     viewer = await client.sign_up("viewer")

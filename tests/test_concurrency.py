@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.clock import Clock
-from app.context import AppState
+from app.core.clock import Clock
 from db.models import Interview, PointsEntry
+from resolvers.unit_of_work import Services
 from tests.helpers import GraphQLClient, Member, db_id
 from tests.marketplace_support import (
     BOOK_SLOT,
@@ -102,7 +102,7 @@ async def test_one_member_booking_five_overlapping_slots(
 
 
 @pytest.fixture
-def no_cutoff(app_state: AppState) -> Iterator[None]:
+def no_cutoff(app_state: Services) -> Iterator[None]:
     """Candidates may cancel until the start, so cancel and start/complete can genuinely race."""
     original = app_state.settings
     app_state.settings = original.model_copy(update={"cancellation_cutoff_minutes": 0})

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from app.events import (
+from app.core.events import (
     EventHub,
     HubClosed,
     HubUnavailable,

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from app.clock import Clock
-from app.context import AppState
-from schema import fast_execution
-from schema.fast_execution import FastExecutionContext
+from app.core.clock import Clock
+from resolvers.unit_of_work import Services
+from schema.execution import fast_execution
+from schema.execution.fast_execution import FastExecutionContext
 from tests.conftest import clear_response_cache
 from tests.helpers import GraphQLClient
 from tests.test_compiled_reads import BOARD_FULL, MINE_FULL, _interviews
@@ -45,7 +45,7 @@ async def test_fast_path_results_equal_graphql_core(
     client: GraphQLClient,
     db_session: AsyncSession,
     clock: Clock,
-    app_state: AppState,
+    app_state: Services,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     candidate = await client.sign_up("cand")
@@ -64,7 +64,7 @@ async def test_fast_path_results_equal_graphql_core(
         results = []
         for execution_context in (FastExecutionContext, StrawberryGraphQLCoreExecutionContext):
             monkeypatch.setattr(schema, "execution_context_class", execution_context)
-            clear_response_cache(app_state)
+            clear_response_cache()
             results.append(await client.execute(query, variables, token=candidate.access_token))
         assert results[0] == results[1], query
     assert completed  # the fast path did run

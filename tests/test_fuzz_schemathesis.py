@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis_graphql import nodes  # noqa: E402
 
-from app.main import create_app  # noqa: E402
+from app.http.factory import create_app  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from tests import infra  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402

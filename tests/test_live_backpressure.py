@@ -11,9 +11,9 @@ import pytest
 import websockets
 from redis.asyncio import Redis
 
-from app.context import AppState
-from app.events import InProcessHub, RedisHub, SubscriberTooSlow
+from app.core.events import InProcessHub, RedisHub, SubscriberTooSlow
 from resolvers.notifications import notifications_channel
+from resolvers.unit_of_work import Services
 from tests.helpers import GraphQLClient, db_id
 from tests.test_live_helpers import NOTIFICATION_ADDED, TRANSPORT_WS
 from tests.test_live_ws import ws_base  # noqa: F401  # the in-process server fixture
@@ -52,7 +52,7 @@ async def test_hub_drops_a_subscriber_that_never_reads(backend: str, redis_url: 
 async def test_websocket_that_stops_reading_is_dropped_not_buffered(
     ws_base: str,  # noqa: F811
     committing_client: GraphQLClient,
-    app_state: AppState,
+    app_state: Services,
     redis_url: str,
 ) -> None:
     member = await committing_client.sign_up("sleepy")

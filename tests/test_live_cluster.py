@@ -14,8 +14,8 @@ import asyncpg
 import httpx
 import pytest
 
-from app.auth.tokens import AccessTokens
-from app.settings import Settings
+from app.core.settings import Settings
+from app.core.tokens import AccessTokens
 from db.migrate import upgrade
 from schema.ids import to_global_id
 from tests import infra

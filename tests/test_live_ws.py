@@ -13,11 +13,11 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from app.clock import Clock
-from app.context import AppState
-from app.ws_auth import shared_scope_count
+from app.core.clock import Clock
 from db.models import Specialization, User
+from resolvers.unit_of_work import Services
 from schema.ids import to_global_id
+from schema.live_context import shared_scope_count
 from tests.helpers import GraphQLClient, Member, db_id
 from tests.marketplace_support import CANCEL, publish
 from tests.process import free_port
@@ -185,7 +185,7 @@ async def test_log_out_all_ends_live_subscriptions(ws_base: str, committing_clie
     assert await ws.closed_with() == 4403
 
 
-async def test_subscription_limit_per_connection(ws_base: str, app_state: AppState) -> None:
+async def test_subscription_limit_per_connection(ws_base: str, app_state: Services) -> None:
     ws = await WsClient.open(ws_base)
     await ws.acknowledged()
     for _ in range(app_state.settings.max_subscriptions_per_connection):
@@ -220,7 +220,7 @@ async def test_blocking_a_member_closes_their_live_subscriptions(
 
 
 async def test_socket_closes_when_its_access_token_expires(
-    ws_base: str, committing_client: GraphQLClient, app_state: AppState
+    ws_base: str, committing_client: GraphQLClient, app_state: Services
 ) -> None:
     member = await committing_client.sign_up("shortlived")
     tokens = app_state.tokens

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.clock import Clock
-from app.context import AppState
+from app.core.clock import Clock
 from db.models import Interview, Message, PointsEntry, Slot
+from resolvers.unit_of_work import Services
 from schema.ids import encode_cursor, to_global_id
 from tests.helpers import GraphQLClient, Member, db_id
 from tests.marketplace_support import (
@@ -421,7 +421,7 @@ async def test_interview_id_of_another_type_is_not_found(client: GraphQLClient) 
 
 
 async def test_slot_and_interview_changes_are_published_after_commit(
-    client: GraphQLClient, db_session: AsyncSession, app_state: AppState, clock: Clock
+    client: GraphQLClient, db_session: AsyncSession, app_state: Services, clock: Clock
 ) -> None:
     host, candidate = await client.sign_up("host"), await client.sign_up("cand")
     spec = await new_specialization(db_session)

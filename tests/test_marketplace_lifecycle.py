@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import Clock
+from app.core.clock import Clock
 from db.models import AuditEntry, Interview, Slot, User
 from tests.helpers import GraphQLClient, Member, db_id
 from tests.marketplace_support import (

@@ -14,7 +14,7 @@ from icalendar import Calendar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.applications import Starlette
 
-from app.clock import Clock
+from app.core.clock import Clock
 from tests.helpers import GraphQLClient, db_id
 from tests.marketplace_support import (
     COMPLETE,

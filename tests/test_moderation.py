@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import Clock
-from app.context import AppState
+from app.core.clock import Clock
 from db.models import AuditEntry, User
+from resolvers.unit_of_work import Services
 from tests.helpers import GraphQLClient, Member, db_id
 
 ME = "query { me { id } }"
@@ -35,7 +35,7 @@ async def promote(db_session: AsyncSession, member: Member, role: str) -> None:
 
 
 async def test_block_revokes_sessions_and_access_tokens_immediately(
-    client: GraphQLClient, db_session: AsyncSession, app_state: AppState
+    client: GraphQLClient, db_session: AsyncSession, app_state: Services
 ) -> None:
     moderator = await client.sign_up("mod")
     await promote(db_session, moderator, "MODERATOR")

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import Clock
+from app.core.clock import Clock
 from tests.helpers import GraphQLClient, Member
 from tests.marketplace_support import ADJUST, CANCEL, book, new_specialization, publish, set_role
 

@@ -25,10 +25,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from app.clock import Clock
-from app.context import AppState
-from app.main import create_app
+from app.core.clock import Clock
+from app.http.factory import create_app
 from db.models import OAuthIdentity, User
+from resolvers.unit_of_work import Services
 from tests.conftest import make_settings
 from tests.helpers import GraphQLClient
 
@@ -141,7 +141,7 @@ async def serving(app: Starlette, port: int) -> AsyncIterator[None]:
 @asynccontextmanager
 async def browser_of(app: Starlette, connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
     """A browser-like client of `app`, inside the test's rolled-back transaction."""
-    state: AppState = app.state.app_state
+    state: Services = app.state.services
     original = state.sessionmaker
     state.sessionmaker = async_sessionmaker(
         bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
@@ -300,7 +300,7 @@ async def test_blocked_member_cannot_sign_in_with_the_provider(
 async def test_frontend_redirect_mode_puts_tokens_in_the_fragment(
     http: httpx.AsyncClient, provider: LoopbackProvider, oauth_app: Starlette
 ) -> None:
-    settings = oauth_app.state.app_state.settings
+    settings = oauth_app.state.services.settings
     settings.oauth_frontend_url = "https://app.example/signed-in"
     try:
         provider.identity = _identity(secrets.token_hex(8), f"f-{secrets.token_hex(6)}@example.com")

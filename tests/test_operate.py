@@ -19,10 +19,10 @@ import httpx
 import pytest
 import websockets
 
-from app import metrics
-from app.context import AppState
-from app.logging_setup import JsonFormatter
+from app.core import metrics
+from app.ops.logging_setup import JsonFormatter
 from db.migrate import upgrade
+from resolvers.unit_of_work import Services
 from tests import infra
 from tests.helpers import GraphQLClient
 
@@ -73,7 +73,7 @@ async def test_access_log_line_has_request_id_operation_and_user_but_no_secrets(
 
 
 async def test_path_parameters_are_not_logged() -> None:
-    from app.observability import loggable_path
+    from app.ops.observability import loggable_path
 
     scope = {"path": "/calendar/abc123secret.ics", "path_params": {"token": "abc123secret"}}
     assert loggable_path(scope) == "/calendar/{token}.ics"
@@ -125,7 +125,7 @@ def free_port() -> int:
 
 
 def mockinterview_command() -> list[str]:
-    return [sys.executable, "-m", "app.cli"]
+    return [sys.executable, "-m", "app.cli.commands"]
 
 
 @pytest.fixture
@@ -280,8 +280,8 @@ async def test_workers_with_embedded_postgres_stop_cleanly(tmp_path: Path) -> No
     assert await asyncio.to_thread(wait_until_no_postgres, data_dir) == []
 
 
-async def test_events_are_counted_in_metrics(client: GraphQLClient, app_state: AppState) -> None:
-    from app.events.instrumented import channel_kind
+async def test_events_are_counted_in_metrics(client: GraphQLClient, app_state: Services) -> None:
+    from app.ops.instrumented_hub import channel_kind
 
     assert channel_kind("mi:interview:7:chat", "mi:") == "interview:chat"
     assert channel_kind("mi:slots", "mi:") == "slots"

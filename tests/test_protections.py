@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from app.main import create_app
-from app.settings import Settings, SettingsError
+from app.core.settings import Settings, SettingsError
+from app.http.factory import create_app
 from tests.conftest import make_settings
 from tests.helpers import GraphQLClient
 

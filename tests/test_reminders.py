@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from app.clock import Clock
-from app.context import AppState
-from app.reminders import ReminderScheduler, send_due_reminders
+from app.core.clock import Clock
+from app.jobs.reminders import ReminderScheduler, send_due_reminders
 from db.models import Interview, Notification, Slot, Specialization
 from resolvers.notifications import notifications_channel
+from resolvers.unit_of_work import Services
 from tests.helpers import GraphQLClient, db_id
 
 
@@ -67,7 +67,7 @@ async def make_interviews(
 
 
 async def test_racing_schedulers_remind_each_participant_exactly_once(
-    committing_client: GraphQLClient, engine: AsyncEngine, app_state: AppState, clock: Clock
+    committing_client: GraphQLClient, engine: AsyncEngine, app_state: Services, clock: Clock
 ) -> None:
     host, candidate = await committing_client.sign_up("host"), await committing_client.sign_up("cand")
     host_id, candidate_id = db_id(host.id), db_id(candidate.id)
@@ -104,7 +104,7 @@ async def test_racing_schedulers_remind_each_participant_exactly_once(
 
 
 async def test_scheduler_skips_interviews_not_yet_due_or_cancelled(
-    committing_client: GraphQLClient, engine: AsyncEngine, app_state: AppState, clock: Clock
+    committing_client: GraphQLClient, engine: AsyncEngine, app_state: Services, clock: Clock
 ) -> None:
     members = [db_id((await committing_client.sign_up(n)).id) for n in ("h1", "c1", "h2", "c2")]
     start = (clock.now() + timedelta(days=5)).replace(microsecond=0)

@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from app.clock import Clock
-from app.context import AppState
-from app.main import create_app
-from app.response_cache import ResponseCache
+from app.core.clock import Clock
+from app.http.factory import create_app
+from app.http.response_cache import ResponseCache
+from resolvers.unit_of_work import Services
+from schema.context import Context
 from tests.conftest import make_settings
 from tests.helpers import GraphQLClient, Member
 from tests.marketplace_support import BOOK_SLOT, CANCEL, WITHDRAW_SLOT, grant, publish
@@ -26,9 +27,9 @@ SPECS = "{ specializations { id name } }"
 
 
 def cache_of(app: Starlette) -> ResponseCache:
-    state: AppState = app.state.app_state
-    assert state.response_cache is not None
-    return state.response_cache
+    cache: ResponseCache | None = app.state.response_cache
+    assert cache is not None
+    return cache
 
 
 async def wait_usable(cache: ResponseCache) -> None:
@@ -154,7 +155,7 @@ async def test_entries_expire_when_their_earliest_slot_starts(
 
 
 async def test_hub_trouble_clears_the_cache(
-    app: Starlette, committing_client: GraphQLClient, app_state: AppState
+    app: Starlette, committing_client: GraphQLClient, app_state: Services
 ) -> None:
     cache = cache_of(app)
     await wait_usable(cache)
@@ -172,18 +173,16 @@ async def test_a_read_overlapping_an_invalidation_is_not_stored(
 ) -> None:
     cache = cache_of(app)
     await wait_usable(cache)
-    import schema.marketplace
+    original = Context.note_expiry
 
-    original = schema.marketplace.note_expiry  # type: ignore[attr-defined]
-
-    def invalidate_meanwhile(context: Any, starts: Any) -> None:
+    def invalidate_meanwhile(context: Context, starts: Any) -> None:
         cache.clear()  # a slot event arrives while this read is running
         original(context, starts)
 
-    monkeypatch.setattr(schema.marketplace, "note_expiry", invalidate_meanwhile)
+    monkeypatch.setattr(Context, "note_expiry", invalidate_meanwhile)
     await board_ids(committing_client)
     assert len(cache) == 0
-    monkeypatch.setattr(schema.marketplace, "note_expiry", original)
+    monkeypatch.setattr(Context, "note_expiry", original)
     await board_ids(committing_client)
     assert len(cache) == 1
 
@@ -193,7 +192,7 @@ async def second_app(
     app: Starlette, database_url: str, redis_url: str, clock: Clock
 ) -> AsyncIterator[Starlette]:
     """Another instance on the same database and Redis, with the same channel prefix."""
-    prefix = app.state.app_state.settings.redis_prefix
+    prefix = app.state.services.settings.redis_prefix
     other = create_app(make_settings(database_url, redis_url, redis_prefix=prefix), clock=clock)
     async with other.router.lifespan_context(other):
         yield other
@@ -257,7 +256,7 @@ async def test_redis_disconnect_bypasses_and_reconnect_clears(clock: Clock) -> N
         connected = True
         reconnects = 0
 
-    from app.response_cache import _Entry
+    from app.http.response_cache import _Entry
 
     hub = FakeHub()
     cache = ResponseCache(clock, ttl_seconds=60, max_entries=4)

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def exported_sdl() -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "export-schema"],
+        [sys.executable, "-m", "app.cli.commands", "export-schema"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -42,7 +42,7 @@ def test_permission_directives_are_printed_on_guarded_fields() -> None:
 def test_lean_resolvers_cover_the_hot_fields_and_keep_guarded_ones() -> None:
     """schema/lean_resolvers.py must still recognise the fields it speeds up after a Strawberry
     upgrade, and must never replace a field that has permission extensions."""
-    from app.settings import Settings
+    from app.core.settings import Settings
     from schema.build import build_schema
 
     schema = build_schema(Settings(secret_key="x" * 48, database_url="postgresql+asyncpg://x/y"))
@@ -64,7 +64,7 @@ def test_lean_resolvers_cover_the_hot_fields_and_keep_guarded_ones() -> None:
 def test_lean_node_id_is_the_relay_global_id() -> None:
     from strawberry import relay
 
-    from schema.lean_resolvers import _node_id_resolver
+    from schema.execution.lean_resolvers import _node_id_resolver
 
     class Row:
         id = 1234567

@@ -55,7 +55,7 @@ def seed_database(postgres_server: str) -> Iterator[str]:
 
 def seed(url: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "seed-demo", *SIZES],
+        [sys.executable, "-m", "app.cli.commands", "seed-demo", *SIZES],
         env={**os.environ, "DATABASE_URL": url, "APP_ENV": "development"},
         cwd=Path(__file__).resolve().parent.parent,
         capture_output=True,
@@ -106,8 +106,8 @@ async def test_demo_login_works(seed_database: str) -> None:
     await asyncio.to_thread(seed, seed_database)
     import httpx
 
-    from app.main import create_app
-    from app.seed import DEMO_PASSWORD
+    from app.cli.seed import DEMO_PASSWORD
+    from app.http.factory import create_app
     from tests.conftest import make_settings
 
     application = create_app(make_settings(seed_database, None))

@@ -57,7 +57,7 @@ def test_embedded_default_round_trip_and_clean_shutdown(tmp_path: Path) -> None:
         assert (data_dir / "secret_key").exists()
         # A second command in the same data dir shares the embedded database while serve runs.
         promoted = subprocess.run(
-            [sys.executable, "-m", "app.cli", "set-role", "round@example.com", "ADMIN"],
+            [sys.executable, "-m", "app.cli.commands", "set-role", "round@example.com", "ADMIN"],
             cwd=ROOT,
             env={**os.environ, **env},
             capture_output=True,

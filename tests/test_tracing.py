@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.clock import Clock
-from app.main import create_app
+from app.core.clock import Clock
+from app.http.factory import create_app
 from tests.conftest import make_settings
 from tests.helpers import GraphQLClient
 from tests.test_oauth import _free_port, serving

@@ -17,10 +17,10 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
-from app.clock import Clock
-from app.context import AppState
-from app.main import create_app
+from app.core.clock import Clock
+from app.http.factory import create_app
 from db.models import Interview, Slot, Specialization, User
+from resolvers.unit_of_work import Services
 from tests.conftest import make_settings
 from tests.helpers import GraphQLClient, Member, db_id
 
@@ -64,7 +64,7 @@ async def upload_app(
 
 @pytest.fixture
 async def http(upload_app: Starlette, connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
-    state: AppState = upload_app.state.app_state
+    state: Services = upload_app.state.services
     original = state.sessionmaker
     state.sessionmaker = async_sessionmaker(
         bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"

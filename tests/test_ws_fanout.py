@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import ws_fanout
-from app.clock import Clock
-from app.context import AppState
+from app.core.clock import Clock
+from app.live import fanout as ws_fanout
+from resolvers.unit_of_work import Services
 from tests.helpers import GraphQLClient
 from tests.marketplace_support import publish
 from tests.test_live_helpers import BOARD, WsClient
@@ -116,7 +116,7 @@ async def test_setting_off_keeps_board_subscribers_on_the_normal_path(
     committing_client: GraphQLClient,
     engine: AsyncEngine,
     clock: Clock,
-    app_state: AppState,
+    app_state: Services,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(app_state.settings, "ws_shared_fanout", False)

@@ -11,8 +11,8 @@ from sqlalchemy import Row
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from app.context import Context
 from db import models
+from schema.context import Context
 from schema.enums import Role
 from schema.permissions import is_admin
 

@@ -11,8 +11,8 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from app.context import Context
 from db import models
+from schema.context import Context
 from schema.types.accounts import User
 
 if TYPE_CHECKING:

@@ -13,14 +13,14 @@ from strawberry import relay
 from strawberry.dataloader import DataLoader
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
-from app.context import Context
-from app.errors import BadUserInput
+from app.core.errors import BadUserInput
 from dataloaders.accounts import load_specializations, load_user_rows
 from dataloaders.chat import MessagePageKey
 from db import models
 from resolvers.booking import can_view_interview, is_participant
 from resolvers.calendar import EventParts, build_event, calendar_text
-from schema.fast_execution import MISSING, fast_getter
+from schema.context import Context
+from schema.execution.fast_execution import MISSING, fast_getter
 from schema.ids import decode_cursor
 from schema.pagination import build_connection, page_size
 from schema.permissions import is_staff

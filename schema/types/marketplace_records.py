@@ -10,12 +10,12 @@ import strawberry
 from sqlalchemy import select
 from strawberry import relay
 
-from app.context import Context
 from dataloaders.marketplace import UserStatsRow
 from db import models
 from resolvers import ledger
 from resolvers.booking import can_view_interview
 from resolvers.calendar import feed_url
+from schema.context import Context
 from schema.ids import decode_cursor, encode_cursor
 from schema.pagination import build_connection, page_size
 from schema.permissions import is_admin, is_staff

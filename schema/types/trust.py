@@ -10,8 +10,8 @@ import strawberry
 from sqlalchemy import select
 from strawberry import relay
 
-from app.context import Context
 from db import models
+from schema.context import Context
 
 Info = strawberry.Info[Context, None]
 

@@ -1,1 +1,0 @@
-"""Authentication: password hashing, access tokens (JWT) and refresh tokens."""

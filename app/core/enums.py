@@ -1,0 +1,85 @@
+"""The product's closed vocabularies, owned here and used by models, domain operations and schema.
+
+They are `StrEnum`s: a member equals its stored text (`Role.ADMIN == "ADMIN"`), so the database
+columns stay plain text guarded by CHECK constraints built from these values.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    MEMBER = "MEMBER"
+    MODERATOR = "MODERATOR"
+    ADMIN = "ADMIN"
+
+
+STAFF_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
+
+
+class SlotStatus(StrEnum):
+    OPEN = "OPEN"
+    BOOKED = "BOOKED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+class InterviewStatus(StrEnum):
+    SCHEDULED = "SCHEDULED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    NO_SHOW = "NO_SHOW"
+
+
+FINISHED_STATUSES = frozenset({InterviewStatus.COMPLETED, InterviewStatus.CANCELLED, InterviewStatus.NO_SHOW})
+
+
+class LedgerKind(StrEnum):
+    GRANT = "GRANT"
+    SPEND = "SPEND"
+    REFUND = "REFUND"
+    REWARD = "REWARD"
+    PENALTY = "PENALTY"
+    ADJUSTMENT = "ADJUSTMENT"
+
+
+class NotificationKind(StrEnum):
+    BOOKED = "BOOKED"
+    CANCELLED = "CANCELLED"
+    REMINDER = "REMINDER"
+    FEEDBACK_RECEIVED = "FEEDBACK_RECEIVED"
+    NO_SHOW_RESOLVED = "NO_SHOW_RESOLVED"
+    POINTS_CHANGED = "POINTS_CHANGED"
+
+
+class NoShowStatus(StrEnum):
+    OPEN = "OPEN"
+    UPHELD = "UPHELD"
+    REJECTED = "REJECTED"
+
+
+class UploadKind(StrEnum):
+    AVATAR = "AVATAR"
+    RESUME = "RESUME"
+
+
+class SlotEventKind(StrEnum):
+    """What happened to a slot on the board (the `openSlotsChanged` event kinds)."""
+
+    PUBLISHED = "PUBLISHED"
+    BOOKED = "BOOKED"
+    REOPENED = "REOPENED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+class ControlKind(StrEnum):
+    """Messages on a member's control channel."""
+
+    BLOCKED = "BLOCKED"
+    ROLE_CHANGED = "ROLE_CHANGED"
+
+
+def sql_values(enum: type[StrEnum]) -> str:
+    """`'A', 'B'` for a CHECK constraint listing every value of `enum`."""
+    return ", ".join(f"'{member.value}'" for member in enum)

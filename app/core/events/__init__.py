@@ -1,0 +1,43 @@
+"""Events hub: fan-out of live events to GraphQL subscriptions.
+
+`async with hub.subscribe("slots") as sub: async for message in sub: ...` and
+`await hub.publish("slots", {"kind": "PUBLISHED", "slot_id": 1})`. In-process by default;
+through Redis pub/sub when a Redis URL is configured, so every instance sees every event.
+"""
+
+from __future__ import annotations
+
+from app.core.events.base import (
+    EventHub,
+    EventSink,
+    HubClosed,
+    HubError,
+    HubUnavailable,
+    SubscriberTooSlow,
+    Subscription,
+)
+from app.core.events.memory import InProcessHub
+from app.core.events.redis_hub import RedisHub
+
+__all__ = [
+    "EventHub",
+    "EventSink",
+    "HubClosed",
+    "HubError",
+    "HubUnavailable",
+    "InProcessHub",
+    "RedisHub",
+    "SubscriberTooSlow",
+    "Subscription",
+    "create_hub",
+]
+
+
+def create_hub(redis_url: str | None, *, queue_size: int = 100) -> EventHub:
+    """Build the hub for this configuration: InProcessHub without a Redis URL, else RedisHub.
+
+    The hub still has to be started (`await hub.start()`) and stopped by the app's lifespan.
+    """
+    if redis_url is None:
+        return InProcessHub(queue_size=queue_size)
+    return RedisHub(redis_url, queue_size=queue_size)

@@ -1,0 +1,81 @@
+"""Short-lived access JWTs (RFC 8725 rules) and opaque refresh tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+
+from app.core.settings import Settings
+
+ALGORITHM = "HS256"
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (a JWT "typ" value, not a secret)
+
+
+class InvalidToken(Exception):
+    """The presented access token is malformed, forged, expired or not an access token."""
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    issued_at: int
+
+
+class AccessTokens:
+    """Signs and verifies access tokens; only HS256 is accepted (algorithm allowlist)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.key = OctKey.import_key(settings.resolved_secret_key().encode())
+        self.issuer = settings.jwt_issuer
+        self.audience = settings.jwt_audience
+        self.ttl = settings.access_token_ttl_seconds
+
+    def issue(self, user_id: int, now: datetime) -> str:
+        issued = int(now.timestamp())
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": str(user_id),
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + self.ttl,
+            "jti": uuid.uuid4().hex,
+            "typ": "access",
+        }
+        header = {"alg": ALGORITHM, "typ": ACCESS_TOKEN_TYPE}
+        return jwt.encode(header, claims, self.key, algorithms=[ALGORITHM])
+
+    def verify(self, token: str, now: datetime) -> AccessClaims:
+        try:
+            decoded = jwt.decode(token, self.key, algorithms=[ALGORITHM])
+            if decoded.header.get("typ") != ACCESS_TOKEN_TYPE:
+                raise InvalidToken("not an access token")
+            registry = jwt.JWTClaimsRegistry(
+                now=int(now.timestamp()),
+                leeway=5,
+                iss={"essential": True, "value": self.issuer},
+                aud={"essential": True, "value": self.audience},
+                exp={"essential": True},
+                sub={"essential": True},
+                typ={"essential": True, "value": "access"},
+            )
+            registry.validate(decoded.claims)
+            return AccessClaims(user_id=int(decoded.claims["sub"]), issued_at=int(decoded.claims["iat"]))
+        except (JoseError, ValueError, KeyError, TypeError) as exc:
+            raise InvalidToken(str(exc)) from exc
+
+
+def new_refresh_token() -> str:
+    """A fresh opaque refresh token; only its hash is stored."""
+    return "rt_" + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import orjson
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
+
+from app.core.errors import ServiceUnavailable
+from app.core.settings import Settings
+from app.http.authentication import authenticate_with_method
+from app.http.response_cache import ResponseCache
+from app.live.fanout import SharedFanoutHandler
+from app.live.ws_auth import authenticate_socket
+from dataloaders import Loaders
+from db.session import Db
+from resolvers.unit_of_work import Services
+from schema.build import build_schema
+from schema.context import Context
+from schema.extensions.errors import classify
+from schema.live_context import LiveContext
+
+logger = logging.getLogger("mockinterview.auth")
+
+OPEN_SESSIONS = "mockinterview.open_sessions"
+LIVE_CONTEXT = "mockinterview.live_context"
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json; charset=utf-8"
+
+
+def _is_request_error(response_data: GraphQLHTTPResponse) -> bool:
+    errors: list[dict[str, object]] = list(response_data.get("errors") or [])  # type: ignore[arg-type]
+    return response_data.get("data") is None and bool(errors) and all("path" not in e for e in errors)
+
+
+class GraphQLView(GraphQL[Context, None]):
+    """Strawberry's ASGI app with our context and an `extensions.code` on every error."""
+
+    # Board subscriptions share one execution per group of identical subscribers (app/ws_fanout.py).
+    graphql_transport_ws_handler_class = SharedFanoutHandler
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if result.errors:
+            # Parse and validation failures skip the schema extensions; code them here too.
+            result.errors = [e if (e.extensions or {}).get("code") else classify(e) for e in result.errors]
+        return await super().process_result(request, result)
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if getattr(sub_response, "wants_graphql_response_json", False):
+            # GraphQL-over-HTTP: with this media type a request error (no path: the document or
+            # its variables were rejected before execution) is a 4xx.
+            response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+            if isinstance(response_data, dict) and _is_request_error(response_data):
+                response.status_code = 400
+        return response
+
+    # Set by the lifespan before the first request.
+    services: Services
+    response_cache: ResponseCache | None = None
+
+    def encode_json(self, data: object) -> str:
+        # orjson is several times faster than json.dumps; a str (not bytes) keeps websocket frames text.
+        return orjson.dumps(data).decode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                live = scope.get("state", {}).get(LIVE_CONTEXT)
+                if isinstance(live, LiveContext):
+                    live.cancel_expiry()
+            return
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        opened: list[Db] = []
+        scope.setdefault("state", {})[OPEN_SESSIONS] = opened
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # A cancelled request (client gone, shutdown) skips the per-operation cleanup; give
+            # its connection back to the pool anyway.
+            for db in opened:
+                await asyncio.shield(db.close())
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        # Multipart is a "simple" CORS request: without this header a foreign page could post uploads.
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        if content_type == "multipart/form-data" and not request.headers.get("graphql-require-preflight"):
+            raise HTTPException(400, "Multipart requests need a `GraphQL-Require-Preflight` header.")
+        return await super().parse_http_body(request)
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        if isinstance(response, Response):
+            accept = request.headers.get("accept", "")
+            response.wants_graphql_response_json = "application/graphql-response+json" in accept  # type: ignore[attr-defined]
+        db = Db(self.services.sessionmaker)
+        if isinstance(request, Request):
+            request.scope.get("state", {}).get(OPEN_SESSIONS, []).append(db)
+        try:
+            viewer, error, (method, scope) = await authenticate_with_method(
+                self.services, db, request.headers.get("authorization"), request.headers.get("x-api-key")
+            )
+        except Exception:  # the member could not be looked up (database down, connection lost)
+            logger.exception("authentication failed")
+            viewer, method, scope = None, "anonymous", None
+            error = ServiceUnavailable("The service is unavailable right now; retry later.")
+        context_class = LiveContext if isinstance(request, WebSocket) else Context
+        context = context_class(
+            services=self.services,
+            connection=request,
+            db=db,
+            loaders=Loaders(db),
+            viewer=viewer,
+            auth_error=error,
+            auth_method=method,
+            api_key_scope=scope,
+        )
+        if isinstance(request, WebSocket):
+            request.scope.setdefault("state", {})[LIVE_CONTEXT] = context
+        return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate the `connection_init` token; a bad or expired one closes with 4403."""
+        await authenticate_socket(self.services, context)
+        unset: UnsetType = UNSET
+        return unset
+
+
+def build_graphql_view(settings: Settings) -> GraphQLView:
+    """The GraphQL endpoint (HTTP and WebSocket) with the limits and protocols from `settings`."""
+    return GraphQLView(
+        schema=build_schema(settings),
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        allow_queries_via_get=False,
+        multipart_uploads_enabled=True,  # only with GraphQL-Require-Preflight (see parse_http_body)
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        allowed_origins=tuple(settings.ws_allowed_origins or settings.cors_origins),
+    )

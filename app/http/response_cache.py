@@ -1,0 +1,373 @@
+"""Whole-response cache for anonymous board reads, invalidated by slot events.
+
+Only anonymous `POST /graphql` JSON requests whose chosen operation is a query selecting nothing but
+allowlisted root fields (`openSlots`, `specializations`) are cached, keyed by (normalised document,
+variables, operation name, response media type). An entry is dropped:
+
+- on any slot event: locally and synchronously when this process publishes one (after commit, before
+  the mutation replies), and through the events hub for writes made by other instances;
+- when the hub subscription breaks (SubscriberTooSlow, hub restart) or Redis reconnects: events may
+  have been lost, so everything goes, and nothing is cached while the hub is disconnected;
+- at min(TTL, earliest `startsAt` of the slots the response was built from): the board changes when a
+  slot starts, and member/specialization names change without slot events (TTL bounds that).
+
+A response computed while an invalidation happened (generation changed) is never stored, so a read that
+saw the database before a commit cannot repopulate the cache after that commit's event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from graphql import DocumentNode, FieldNode, OperationDefinitionNode, OperationType, parse, print_ast
+from graphql.error import GraphQLError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.events.base import EventSink, HubClosed
+from schema.context import CACHE_HINT_KEY, CacheHint
+
+if TYPE_CHECKING:
+    from app.core.clock import Clock
+    from app.core.events import EventHub
+
+logger = logging.getLogger("mockinterview.response_cache")
+
+CACHEABLE_ROOT_FIELDS = frozenset({"openSlots", "specializations", "__typename"})
+# Root fields whose result changes as time passes: the resolver must report the earliest start.
+TIME_BOUND_ROOT_FIELDS = frozenset({"openSlots"})
+MAX_BODY_BYTES = 64_000
+MAX_CACHED_BODY_BYTES = 512_000
+_AUTH_HEADERS = (b"authorization", b"x-api-key", b"cookie")
+
+
+@dataclass
+class _Entry:
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    expires_monotonic: float
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _Document:
+    digest: bytes
+    # Operation name (None for the single anonymous one) -> root field names; None if not cacheable.
+    operations: dict[str | None, frozenset[str] | None] = field(default_factory=dict)
+
+
+class ResponseCache:
+    """Bounded LRU of response bodies plus the state that says when they may be served."""
+
+    def __init__(self, clock: Clock, *, ttl_seconds: float, max_entries: int) -> None:
+        self.clock = clock
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self.generation = 0
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
+        # Misses being computed, per (key, generation): concurrent identical misses wait for the first.
+        self.inflight: dict[tuple[bytes, int], asyncio.Future[_Entry | None]] = {}
+        self.coalesced = 0
+        self._documents: OrderedDict[str, _Document | None] = OrderedDict()
+        self._ready = False
+        self._hub: EventHub | None = None
+        self._hub_epoch = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        """Drop every entry and make in-flight responses unstorable."""
+        self.generation += 1
+        self._entries.clear()
+
+    @property
+    def usable(self) -> bool:
+        """True while invalidation events are known to arrive (subscribed, hub connected)."""
+        if not self._ready or self._hub is None:
+            return False
+        if not self._hub.connected:
+            return False
+        epoch = self._hub.reconnects
+        if epoch != self._hub_epoch:  # reconnected: events published meanwhile were lost
+            self._hub_epoch = epoch
+            self.clear()
+        return True
+
+    def get(self, key: bytes) -> _Entry | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.expires_monotonic <= time.monotonic() or (
+            entry.expires_at is not None and entry.expires_at <= self.clock.now()
+        ):
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: bytes, entry: _Entry) -> None:
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def analyse(self, query: str) -> _Document | None:
+        """The normalised digest and cacheable operations of a document (memoised), None if unparsable."""
+        if query in self._documents:
+            self._documents.move_to_end(query)
+            return self._documents[query]
+        try:
+            document: DocumentNode | None = parse(query, no_location=True, max_tokens=2000)
+        except GraphQLError:
+            document = None
+        result = None
+        if document is not None:
+            digest = hashlib.sha256(print_ast(document).encode()).digest()
+            result = _Document(digest, _operations(document))
+        self._documents[query] = result
+        while len(self._documents) > self.max_entries:
+            self._documents.popitem(last=False)
+        return result
+
+    async def follow(self, hub: EventHub, channel: str) -> None:
+        """Clear on every event of `channel` until cancelled; resubscribe after any hub trouble."""
+        self._hub = hub
+        delay = 0.1
+        while True:
+            try:
+                async with hub.subscribe(channel) as events:
+                    self._hub_epoch = hub.reconnects
+                    self.clear()
+                    self._ready = True
+                    delay = 0.1
+                    async for _ in events:
+                        self.clear()
+            except asyncio.CancelledError:
+                raise
+            except HubClosed:
+                # Shutdown. (Python 3.11's wait_for can swallow a cancel that races a SUBSCRIBE
+                # confirmation, so the hub closing is the reliable end of this loop.)
+                return
+            except Exception:  # SubscriberTooSlow, HubUnavailable: events may be lost
+                logger.warning("response cache: slot events interrupted; cleared", exc_info=True)
+            finally:
+                self._ready = False
+                self.clear()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+class ClearingBeforePublish:
+    """The event sink of an instance with a response cache: a board event clears this instance's
+    cache before it is published, so the mutation that caused it replies after the clear (other
+    instances clear when the event reaches them through the hub)."""
+
+    def __init__(self, inner: EventSink, cache: ResponseCache, board_channel: str) -> None:
+        self._inner = inner
+        self._cache = cache
+        self._board_channel = board_channel
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        if channel == self._board_channel:
+            self._cache.clear()
+        await self._inner.publish(channel, message)
+
+
+def _operations(document: DocumentNode) -> dict[str | None, frozenset[str] | None]:
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    result: dict[str | None, frozenset[str] | None] = {}
+    for op in ops:
+        fields: frozenset[str] | None = None
+        selections = op.selection_set.selections
+        if op.operation == OperationType.QUERY and all(isinstance(s, FieldNode) for s in selections):
+            names = frozenset(s.name.value for s in selections if isinstance(s, FieldNode))
+            fields = names if names <= CACHEABLE_ROOT_FIELDS else None
+        result[op.name.value if op.name else None] = fields
+    if len(ops) == 1:
+        result.setdefault(None, result[ops[0].name.value if ops[0].name else None])
+    return result
+
+
+class ResponseCacheLayer:
+    """ASGI wrapper of the GraphQL HTTP endpoint that serves and stores cacheable responses."""
+
+    def __init__(self, app: ASGIApp, get_cache: Callable[[], ResponseCache | None]) -> None:
+        self.app = app
+        self.get_cache = get_cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cache = self.get_cache() if scope["type"] == "http" and scope["method"] == "POST" else None
+        if cache is None or not cache.usable or not _anonymous_json(scope):
+            await self.app(scope, receive, send)
+            return
+        body, complete = await _read_body(receive)
+        replay = _replaying(body, complete, receive)
+        plan = _plan(cache, scope, body) if complete else None
+        if plan is None:
+            await self.app(scope, replay, send)
+            return
+        key, fields = plan
+        entry = cache.get(key)
+        if entry is not None:
+            cache.hits += 1
+            await _send_entry(send, entry)
+            return
+        # Requests arriving while the same miss is computed share its response. They arrived before
+        # any invalidation since it started (the generation is part of the key), so they overlap
+        # the writes that could make it stale, and either answer is a correct one for them.
+        leader = cache.inflight.get((key, cache.generation))
+        if leader is not None:
+            shared = await asyncio.shield(leader)
+            if shared is not None:
+                cache.coalesced += 1
+                await _send_entry(send, shared)
+                return
+        cache.misses += 1
+        await self._fill(cache, key, fields, scope, replay, send)
+
+    async def _fill(
+        self,
+        cache: ResponseCache,
+        key: bytes,
+        fields: frozenset[str],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        generation = cache.generation
+        flight: asyncio.Future[_Entry | None] = asyncio.get_running_loop().create_future()
+        cache.inflight.setdefault((key, generation), flight)
+        entry: _Entry | None = None
+        try:
+            entry = await self._compute(cache, fields, scope, receive, send)
+        finally:
+            if cache.inflight.get((key, generation)) is flight:
+                del cache.inflight[(key, generation)]
+            flight.set_result(entry)
+        # Stored only if no invalidation happened meanwhile (`usable` may itself clear on a reconnect).
+        if entry is not None and cache.usable and generation == cache.generation:
+            cache.put(key, entry)
+
+    async def _compute(
+        self, cache: ResponseCache, fields: frozenset[str], scope: Scope, receive: Receive, send: Send
+    ) -> _Entry | None:
+        """Run the request; its response as an entry when it may be shared (200, no errors)."""
+        hint = CacheHint()
+        scope.setdefault("state", {})[CACHE_HINT_KEY] = hint
+        started: Message | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        if started is None or started["status"] != 200:
+            return None
+        if fields & TIME_BOUND_ROOT_FIELDS and not hint.noted:
+            return None
+        payload = b"".join(chunks)
+        if len(payload) > MAX_CACHED_BODY_BYTES or not _successful(payload):
+            return None
+        headers = [(k, v) for k, v in started.get("headers", []) if k.lower() != b"x-request-id"]
+        return _Entry(headers, payload, time.monotonic() + cache.ttl_seconds, hint.expires_at)
+
+
+async def _send_entry(send: Send, entry: _Entry) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+    await send({"type": "http.response.body", "body": entry.body})
+
+
+def _anonymous_json(scope: Scope) -> bool:
+    content_type = b""
+    for name, value in scope["headers"]:
+        if name in _AUTH_HEADERS:
+            return False
+        if name == b"content-type":
+            content_type = value
+    return content_type.split(b";")[0].strip().lower() == b"application/json"
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The request body, and False when the client went away or it is too large to consider."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False) or size > MAX_BODY_BYTES:
+            return b"".join(chunks), not message.get("more_body", False)
+
+
+def _replaying(body: bytes, complete: bool, receive: Receive) -> Callable[[], Awaitable[Message]]:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": not complete}
+
+    return replay
+
+
+def _plan(cache: ResponseCache, scope: Scope, body: bytes) -> tuple[bytes, frozenset[str]] | None:
+    """The cache key and root fields of a cacheable request, else None."""
+    try:
+        request = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(request, dict) or set(request) - {"query", "variables", "operationName"}:
+        return None
+    query, variables, name = request.get("query"), request.get("variables"), request.get("operationName")
+    if not isinstance(query, str) or not isinstance(name, str | None):
+        return None
+    if variables is not None and not isinstance(variables, dict):
+        return None
+    document = cache.analyse(query)
+    if document is None:
+        return None
+    fields = document.operations.get(name)
+    if not fields:
+        return None
+    accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+    media = b"1" if b"application/graphql-response+json" in accept else b"0"
+    key = hashlib.sha256(
+        b"\0".join(
+            [
+                document.digest,
+                orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS),
+                (name or "").encode(),
+                media,
+            ]
+        )
+    ).digest()
+    return key, fields
+
+
+def _successful(payload: bytes) -> bool:
+    try:
+        response: Any = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(response, dict) and not response.get("errors") and response.get("data") is not None

@@ -1,0 +1,28 @@
+"""The HTTP and WebSocket routes of the server."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from app.http.calendar_feed import calendar_feed
+from app.http.files import file_routes
+from app.http.graphql_view import GraphQLView
+from app.http.health import healthz, readyz
+from app.http.metrics import metrics_endpoint
+from app.http.oauth import oauth_routes
+from app.http.response_cache import ResponseCacheLayer
+
+
+def routes(view: GraphQLView) -> list[BaseRoute]:
+    """GraphQL over HTTP (behind the response cache) and WebSocket, health, OAuth, files, calendar
+    feeds and metrics."""
+    return [
+        Route("/graphql", ResponseCacheLayer(view, lambda: view.response_cache), methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *oauth_routes(),
+        *file_routes(),
+        Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
+        Route("/metrics", metrics_endpoint),
+    ]

@@ -1,0 +1,73 @@
+"""Websocket authentication: the `connection_init` token, and closing a socket when it expires."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from strawberry.exceptions import ConnectionRejectionError
+
+from app.core.tokens import InvalidToken
+from app.http.authentication import authenticate_with_method
+from db.session import Db
+from resolvers.unit_of_work import Services
+from schema.context import Context
+from schema.live_context import LiveContext, expiry_timers
+
+
+def _close_when_token_expires(app: Services, context: Context, authorization: str) -> None:
+    """An access token is short-lived; the socket it opened must not outlive it (client reconnects)."""
+    if not isinstance(context, LiveContext):
+        return
+    _, _, token = authorization.partition(" ")
+    try:
+        claims = app.tokens.verify(token.strip(), app.clock.now())
+    except InvalidToken:
+        return
+    remaining = claims.issued_at + app.tokens.ttl - app.clock.now().timestamp()
+    loop = asyncio.get_running_loop()
+
+    def expire() -> None:
+        expiry_timers.discard(handle)
+        task = loop.create_task(context.close_socket(4403, "Access token expired"))
+        _closing_tasks.add(task)
+        task.add_done_callback(_closing_tasks.discard)
+
+    handle = loop.call_later(max(0.0, remaining), expire)
+    expiry_timers.add(handle)
+    context.expiry_timer = handle
+
+
+_closing_tasks: set[asyncio.Task[None]] = set()
+
+
+def token_from_params(params: dict[str, Any] | None) -> str | None:
+    """The `Authorization` value of a `connection_init` payload (either spelling), if any."""
+    if not params:
+        return None
+    value = params.get("Authorization", params.get("authorization"))
+    return value if isinstance(value, str) else None
+
+
+async def authenticate_socket(app: Services, context: Context) -> None:
+    """Check the token of `connection_init`; raise ConnectionRejectionError for a bad one.
+
+    A socket without a token stays anonymous (public board only). The viewer is kept on the
+    context; the lookup uses a short-lived Db so the socket never holds a database connection.
+    """
+    authorization = token_from_params(getattr(context, "connection_params", None))
+    if authorization is not None:
+        db = Db(app.sessionmaker)
+        try:
+            viewer, error, (method, scope) = await authenticate_with_method(app, db, authorization)
+        finally:
+            await db.close()
+        context.viewer, context.auth_error = viewer, error
+        context.auth_method, context.api_key_scope = method, scope
+    if context.auth_error is not None:
+        raise ConnectionRejectionError({"message": str(context.auth_error)})
+    if authorization is not None and context.auth_method == "password":
+        _close_when_token_expires(app, context, authorization)
+    # get_context may have authenticated from a header with the socket's Db: release it now.
+    socket_db = context._socket_db if isinstance(context, LiveContext) else context.db
+    await socket_db.close()
