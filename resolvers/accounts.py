@@ -16,7 +16,7 @@ from dataloaders import forget
 from db.models import RefreshToken, Specialization, User, UserSpecialization
 from resolvers import audit, validation
 from resolvers.points import change_balance
-from schema.context import Context
+from resolvers.unit_of_work import UnitOfWork
 
 INVALID_CREDENTIALS = "Invalid email or password."
 INVALID_REFRESH = "Invalid or expired refresh token."
@@ -40,46 +40,44 @@ def blocked_error(user: User, now: datetime) -> Forbidden | None:
     return Forbidden("This account is blocked.", blockedUntil=until)
 
 
-async def _throttle(context: Context, key: str, limit: int) -> None:
-    retry_after = await context.services.rate_limiter.hit(
-        key, limit, context.settings.rate_limit_window_seconds
-    )
+async def _throttle(uow: UnitOfWork, key: str, limit: int) -> None:
+    retry_after = await uow.services.rate_limiter.hit(key, limit, uow.settings.rate_limit_window_seconds)
     if retry_after is not None:
         raise RateLimited(retry_after)
 
 
 async def _issue(
-    context: Context, session: AsyncSession, user: User, family_id: uuid.UUID | None = None
+    uow: UnitOfWork, session: AsyncSession, user: User, family_id: uuid.UUID | None = None
 ) -> IssuedTokens:
     """Mint an access token and store a new refresh token (in the caller's transaction)."""
-    now = context.now()
+    now = uow.now()
     refresh = new_refresh_token()
     session.add(
         RefreshToken(
             user_id=user.id,
             family_id=family_id or uuid.uuid4(),
             token_hash=hash_token(refresh),
-            expires_at=now + timedelta(seconds=context.settings.refresh_token_ttl_seconds),
+            expires_at=now + timedelta(seconds=uow.settings.refresh_token_ttl_seconds),
         )
     )
     await session.flush()
     return IssuedTokens(
-        access_token=context.services.tokens.issue(user.id, now),
+        access_token=uow.services.tokens.issue(user.id, now),
         refresh_token=refresh,
-        expires_in=context.settings.access_token_ttl_seconds,
+        expires_in=uow.settings.access_token_ttl_seconds,
         user=user,
     )
 
 
-async def sign_up(context: Context, email: str, password: str, display_name: str) -> IssuedTokens:
+async def sign_up(uow: UnitOfWork, email: str, password: str, display_name: str) -> IssuedTokens:
     email = validation.email(email)
     password = validation.password(password)
     display_name = validation.text(display_name, "displayName", min_length=1, max_length=80)
-    settings = context.settings
-    await _throttle(context, f"signup:ip:{context.client_ip}", settings.rate_limit_signup_per_ip)
-    await _throttle(context, f"signup:email:{email}", settings.rate_limit_signup_per_email)
-    password_hash = await context.services.passwords.hash(password)
-    async with context.db.transaction() as session:
+    settings = uow.settings
+    await _throttle(uow, f"signup:ip:{uow.client_ip}", settings.rate_limit_signup_per_ip)
+    await _throttle(uow, f"signup:email:{email}", settings.rate_limit_signup_per_email)
+    password_hash = await uow.services.passwords.hash(password)
+    async with uow.db.transaction() as session:
         user = User(email=email, password_hash=password_hash, display_name=display_name)
         session.add(user)
         try:
@@ -96,64 +94,64 @@ async def sign_up(context: Context, email: str, password: str, display_name: str
             actor_id=user.id,
             target_type="User",
             target_id=user.id,
-            ip=context.client_ip,
+            ip=uow.client_ip,
         )
-        tokens = await _issue(context, session, user)
+        tokens = await _issue(uow, session, user)
         await session.refresh(user)
     return tokens
 
 
-async def log_in(context: Context, email: str, password: str) -> IssuedTokens:
-    settings = context.settings
+async def log_in(uow: UnitOfWork, email: str, password: str) -> IssuedTokens:
+    settings = uow.settings
     normalized = email.strip().lower()[:254]
-    await _throttle(context, f"login:ip:{context.client_ip}", settings.rate_limit_login_per_ip)
-    await _throttle(context, f"login:email:{normalized}", settings.rate_limit_login_per_email)
+    await _throttle(uow, f"login:ip:{uow.client_ip}", settings.rate_limit_login_per_ip)
+    await _throttle(uow, f"login:email:{normalized}", settings.rate_limit_login_per_email)
     if len(password) > 256:
         raise Unauthenticated(INVALID_CREDENTIALS)
-    async with context.db.transaction() as session:
+    async with uow.db.transaction() as session:
         # PostgreSQL text cannot hold NUL; such an address names nobody (and still costs a verify).
         user = (
             None
             if "\x00" in normalized
             else await session.scalar(select(User).where(User.email == normalized))
         )
-        ok = await context.services.passwords.verify(user.password_hash if user else None, password)
+        ok = await uow.services.passwords.verify(user.password_hash if user else None, password)
         if user is None or not ok:
             await audit.record(
                 session,
                 "auth.login_failed",
                 actor_id=None,
-                ip=context.client_ip,
+                ip=uow.client_ip,
                 known_account=user is not None,
             )
             failed = True
         else:
             failed = False
-            blocked = blocked_error(user, context.now())
+            blocked = blocked_error(user, uow.now())
             if blocked is not None:
                 raise blocked
             assert user.password_hash is not None
-            if context.services.passwords.needs_rehash(user.password_hash):
-                user.password_hash = await context.services.passwords.hash(password)
+            if uow.services.passwords.needs_rehash(user.password_hash):
+                user.password_hash = await uow.services.passwords.hash(password)
             await audit.record(
                 session,
                 "auth.login",
                 actor_id=user.id,
                 target_type="User",
                 target_id=user.id,
-                ip=context.client_ip,
+                ip=uow.client_ip,
             )
-            tokens = await _issue(context, session, user)
+            tokens = await _issue(uow, session, user)
     if failed:
         raise Unauthenticated(INVALID_CREDENTIALS)
     return tokens
 
 
-async def refresh_tokens(context: Context, refresh_token: str) -> IssuedTokens:
+async def refresh_tokens(uow: UnitOfWork, refresh_token: str) -> IssuedTokens:
     """Rotate: the presented token is spent; presenting a spent token revokes its whole family."""
-    now = context.now()
+    now = uow.now()
     token_hash = hash_token(refresh_token)
-    async with context.db.transaction() as session:
+    async with uow.db.transaction() as session:
         row = (
             await session.execute(
                 update(RefreshToken)
@@ -180,7 +178,7 @@ async def refresh_tokens(context: Context, refresh_token: str) -> IssuedTokens:
                     session,
                     "auth.refresh_reuse_detected",
                     actor_id=None,
-                    ip=context.client_ip,
+                    ip=uow.client_ip,
                     family=str(reused_family),
                 )
             tokens = None
@@ -189,7 +187,7 @@ async def refresh_tokens(context: Context, refresh_token: str) -> IssuedTokens:
             if user is None or blocked_error(user, now) is not None:
                 tokens = None
             else:
-                tokens = await _issue(context, session, user, family_id=row.family_id)
+                tokens = await _issue(uow, session, user, family_id=row.family_id)
     if tokens is None:
         raise Unauthenticated(INVALID_REFRESH)
     return tokens
@@ -203,10 +201,10 @@ async def _revoke_family(session: AsyncSession, family_id: uuid.UUID, now: objec
     )
 
 
-async def log_out(context: Context, refresh_token: str) -> bool:
+async def log_out(uow: UnitOfWork, refresh_token: str) -> bool:
     """Revoke the session (refresh-token family) the token belongs to."""
-    now = context.now()
-    async with context.db.transaction() as session:
+    now = uow.now()
+    async with uow.db.transaction() as session:
         row = (
             await session.execute(
                 select(RefreshToken.family_id, RefreshToken.user_id).where(
@@ -223,7 +221,7 @@ async def log_out(context: Context, refresh_token: str) -> bool:
             actor_id=row.user_id,
             target_type="User",
             target_id=row.user_id,
-            ip=context.client_ip,
+            ip=uow.client_ip,
         )
     return True
 
@@ -238,14 +236,14 @@ async def revoke_all_sessions(session: AsyncSession, user_id: int, now: object) 
 
 
 async def update_profile(
-    context: Context,
+    uow: UnitOfWork,
+    actor: User,
     *,
     display_name: str | None,
     bio: str | None,
     timezone: str | None,
     specialization_ids: list[int] | None,
 ) -> User:
-    viewer = context.require_viewer()
     values: dict[str, object] = {}
     if display_name is not None:
         values["display_name"] = validation.text(display_name, "displayName", min_length=1, max_length=80)
@@ -255,9 +253,9 @@ async def update_profile(
         values["timezone"] = validation.timezone(timezone)
     if specialization_ids is not None and len(specialization_ids) > 50:
         raise BadUserInput("At most 50 specializations.", field="specializationIds")
-    async with context.db.transaction() as session:
+    async with uow.db.transaction() as session:
         if values:
-            await session.execute(update(User).where(User.id == viewer.id).values(**values))
+            await session.execute(update(User).where(User.id == actor.id).values(**values))
         if specialization_ids is not None:
             wanted = sorted(set(specialization_ids))
             found = (
@@ -265,14 +263,14 @@ async def update_profile(
             ).all()
             if len(found) != len(wanted):
                 raise BadUserInput("Unknown specialization.", field="specializationIds")
-            await session.execute(delete(UserSpecialization).where(UserSpecialization.user_id == viewer.id))
+            await session.execute(delete(UserSpecialization).where(UserSpecialization.user_id == actor.id))
             if wanted:
                 await session.execute(
                     insert(UserSpecialization),
-                    [{"user_id": viewer.id, "specialization_id": s} for s in wanted],
+                    [{"user_id": actor.id, "specialization_id": s} for s in wanted],
                 )
-        user = await session.get(User, viewer.id, populate_existing=True)
+        user = await session.get(User, actor.id, populate_existing=True)
         assert user is not None
-    forget(context.loaders.user, viewer.id)
-    forget(context.loaders.user_specialization_ids, viewer.id)
+    forget(uow.loaders.user, actor.id)
+    forget(uow.loaders.user_specialization_ids, actor.id)
     return user

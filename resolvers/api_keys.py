@@ -14,8 +14,7 @@ from db.models import ApiKey, User
 from db.session import Db
 from resolvers import audit, validation
 from resolvers.accounts import blocked_error
-from resolvers.unit_of_work import Services
-from schema.context import Context
+from resolvers.unit_of_work import Services, UnitOfWork
 
 KEY_PREFIX = "mik_"
 SHOWN_PREFIX_LENGTH = 12
@@ -32,15 +31,14 @@ def looks_like_api_key(token: str) -> bool:
     return token.startswith(KEY_PREFIX)
 
 
-async def create_api_key(context: Context, name: str, scope: str) -> tuple[ApiKey, str]:
-    """A new key for the viewer and its secret (which is not stored)."""
-    viewer = context.require_session_viewer()
+async def create_api_key(uow: UnitOfWork, actor: User, name: str, scope: str) -> tuple[ApiKey, str]:
+    """A new key for the actor and its secret (which is not stored)."""
     name = validation.text(name, "name", min_length=1, max_length=80)
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
-    async with context.db.transaction() as session:
+    async with uow.db.transaction() as session:
         active = (
             await session.scalars(
-                select(ApiKey.id).where(ApiKey.user_id == viewer.id, ApiKey.revoked_at.is_(None))
+                select(ApiKey.id).where(ApiKey.user_id == actor.id, ApiKey.revoked_at.is_(None))
             )
         ).all()
         if len(active) >= MAX_KEYS_PER_MEMBER:
@@ -48,7 +46,7 @@ async def create_api_key(context: Context, name: str, scope: str) -> tuple[ApiKe
 
             raise Conflict(f"At most {MAX_KEYS_PER_MEMBER} active API keys.")
         key = ApiKey(
-            user_id=viewer.id,
+            user_id=actor.id,
             name=name,
             prefix=secret[:SHOWN_PREFIX_LENGTH],
             key_hash=hash_key(secret),
@@ -59,32 +57,32 @@ async def create_api_key(context: Context, name: str, scope: str) -> tuple[ApiKe
         await audit.record(
             session,
             "api_key.created",
-            actor_id=viewer.id,
+            actor_id=actor.id,
             target_type="ApiKey",
             target_id=key.id,
-            ip=context.client_ip,
+            ip=uow.client_ip,
             scope=scope,
         )
         await session.refresh(key)
     return key, secret
 
 
-async def list_api_keys(context: Context, *, after_id: int | None, limit: int) -> Sequence[ApiKey]:
-    """The viewer's keys, newest first (revoked ones included)."""
-    viewer = context.require_session_viewer()
-    statement = select(ApiKey).where(ApiKey.user_id == viewer.id).order_by(ApiKey.id.desc()).limit(limit)
+async def list_api_keys(
+    uow: UnitOfWork, actor: User, *, after_id: int | None, limit: int
+) -> Sequence[ApiKey]:
+    """The actor's keys, newest first (revoked ones included)."""
+    statement = select(ApiKey).where(ApiKey.user_id == actor.id).order_by(ApiKey.id.desc()).limit(limit)
     if after_id is not None:
         statement = statement.where(ApiKey.id < after_id)
-    return (await context.db.execute(statement)).scalars().all()
+    return (await uow.db.execute(statement)).scalars().all()
 
 
-async def revoke_api_key(context: Context, key_id: int) -> ApiKey:
-    """Revoke one of the viewer's keys (idempotent); someone else's key is NOT_FOUND."""
-    viewer = context.require_session_viewer()
-    now = context.now()
-    async with context.db.transaction() as session:
+async def revoke_api_key(uow: UnitOfWork, actor: User, key_id: int) -> ApiKey:
+    """Revoke one of the actor's keys (idempotent); someone else's key is NOT_FOUND."""
+    now = uow.now()
+    async with uow.db.transaction() as session:
         key = await session.scalar(
-            select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == viewer.id).with_for_update()
+            select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == actor.id).with_for_update()
         )
         if key is None:
             raise NotFound("No ApiKey with this ID.")
@@ -93,10 +91,10 @@ async def revoke_api_key(context: Context, key_id: int) -> ApiKey:
             await audit.record(
                 session,
                 "api_key.revoked",
-                actor_id=viewer.id,
+                actor_id=actor.id,
                 target_type="ApiKey",
                 target_id=key.id,
-                ip=context.client_ip,
+                ip=uow.client_ip,
             )
         await session.flush()
     return key

@@ -7,13 +7,14 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select, tuple_
 
+from app.core.enums import SlotEventKind
 from app.core.errors import Conflict, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Interview, Slot, User
 from resolvers import events, notifications
 from resolvers.integrity import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, flush_or_conflict
 from resolvers.points import change_balance
-from schema.context import Context
+from resolvers.unit_of_work import UnitOfWork
 
 STAFF_ROLES = ("MODERATOR", "ADMIN")
 FINISHED = ("COMPLETED", "CANCELLED", "NO_SHOW")
@@ -29,30 +30,29 @@ def can_view_interview(viewer: User | None, interview: Interview) -> bool:
     return viewer is not None and (is_participant(viewer, interview) or viewer.role in STAFF_ROLES)
 
 
-async def book_slot(context: Context, slot_id: int) -> Interview:
-    """Book a slot for the viewer: create the interview, spend the booking cost, mark it BOOKED.
+async def book_slot(uow: UnitOfWork, actor: User, slot_id: int) -> Interview:
+    """Book a slot for the actor: create the interview, spend the booking cost, mark it BOOKED.
 
     The slot row lock serialises competing bookings; the partial unique index on active
     interviews and the candidate exclusion constraint are the database's backstop. Booking your
     own slot is FORBIDDEN; a past, booked or withdrawn slot is a CONFLICT. A retry by the same
     candidate returns the interview it already holds without spending again.
     """
-    viewer = context.require_viewer()
-    now = context.now()
-    async with context.db.transaction() as session:
+    now = uow.now()
+    async with uow.db.transaction() as session:
         slot = await session.scalar(select(Slot).where(Slot.id == slot_id).with_for_update())
         if slot is None:
             raise NotFound("No Slot with this ID.")
         existing = await session.scalar(
             select(Interview).where(
                 Interview.slot_id == slot.id,
-                Interview.candidate_id == viewer.id,
+                Interview.candidate_id == actor.id,
                 Interview.status != "CANCELLED",
             )
         )
         if existing is not None:
             return existing
-        if slot.host_id == viewer.id:
+        if slot.host_id == actor.id:
             raise Forbidden("You cannot book your own slot.")
         if slot.status != "OPEN":
             raise Conflict("This slot is no longer available.")
@@ -61,7 +61,7 @@ async def book_slot(context: Context, slot_id: int) -> Interview:
         interview = Interview(
             slot_id=slot.id,
             interviewer_id=slot.host_id,
-            candidate_id=viewer.id,
+            candidate_id=actor.id,
             specialization_id=slot.specialization_id,
             status="SCHEDULED",
             starts_at=slot.starts_at,
@@ -76,42 +76,41 @@ async def book_slot(context: Context, slot_id: int) -> Interview:
                 UNIQUE_VIOLATION: "This slot is no longer available.",
             },
         )
-        cost = context.settings.booking_cost_points
+        cost = uow.settings.booking_cost_points
         if cost > 0:
             await change_balance(
-                session, viewer.id, -cost, "SPEND", reason="Booking", interview_id=interview.id
+                session, actor.id, -cost, "SPEND", reason="Booking", interview_id=interview.id
             )
         slot.status = "BOOKED"
         await notifications.notify(
-            session, slot.host_id, "BOOKED", notifications.interview_payload(interview), context
+            session, slot.host_id, "BOOKED", notifications.interview_payload(interview), uow
         )
-        events.after_commit_slot(context, "BOOKED", slot.id)
-        events.after_commit_interview(context, interview.id)
-    forget(context.loaders.slot, slot_id)
-    forget(context.loaders.slot_active_interview, slot_id)
-    forget(context.loaders.user, viewer.id)
+        events.announce_slot(uow, SlotEventKind.BOOKED, slot.id)
+        events.announce_interview(uow, interview.id)
+    forget(uow.loaders.slot, slot_id)
+    forget(uow.loaders.slot_active_interview, slot_id)
+    forget(uow.loaders.user, actor.id)
     return interview
 
 
-async def get_interview(context: Context, interview_id: int) -> Interview | None:
-    """The interview when the viewer may see it, else None."""
-    viewer = context.optional_viewer()
-    row = await context.loaders.interview.load(interview_id)
-    return row if row is not None and can_view_interview(viewer, row) else None
+async def get_interview(uow: UnitOfWork, actor: User | None, interview_id: int) -> Interview | None:
+    """The interview when the actor may see it, else None."""
+    row = await uow.loaders.interview.load(interview_id)
+    return row if row is not None and can_view_interview(actor, row) else None
 
 
 async def my_interviews(
-    context: Context,
+    uow: UnitOfWork,
+    actor: User,
     *,
     statuses: Sequence[str] | None,
     include_archived: bool,
     after: tuple[datetime, int] | None,
     limit: int,
 ) -> Sequence[Interview]:
-    """The viewer's interviews in either role, newest start first (keyset on starts_at, id)."""
-    viewer = context.require_viewer()
-    as_interviewer = Interview.interviewer_id == viewer.id
-    as_candidate = Interview.candidate_id == viewer.id
+    """The actor's interviews in either role, newest start first (keyset on starts_at, id)."""
+    as_interviewer = Interview.interviewer_id == actor.id
+    as_candidate = Interview.candidate_id == actor.id
     if include_archived:
         mine = or_(as_interviewer, as_candidate)
     else:
@@ -126,7 +125,7 @@ async def my_interviews(
         statement = statement.where(Interview.status.in_(list(statuses)))
     if after is not None:
         statement = statement.where(tuple_(Interview.starts_at, Interview.id) < tuple_(*after))
-    rows = (await context.db.execute(statement)).scalars().all()
+    rows = (await uow.db.execute(statement)).scalars().all()
     for row in rows:
-        context.loaders.interview.prime(row.id, row)
+        uow.loaders.interview.prime(row.id, row)
     return rows

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dataloaders import forget
 from db.models import Interview, Slot, Specialization, User
-from schema.context import Context
+from resolvers.unit_of_work import UnitOfWork
 
 PRODID = "-//Mock Interview//Mock Interview API//EN"
 FEED_LIMIT = 500
@@ -84,21 +84,20 @@ def calendar_text(events: list[Event], name: str | None = None) -> str:
     return text
 
 
-def feed_url(context: Context, token: str) -> str:
+def feed_url(uow: UnitOfWork, token: str) -> str:
     """The secret feed URL calendar apps subscribe to."""
-    return f"{context.settings.public_base_url.rstrip('/')}/calendar/{token}.ics"
+    return f"{uow.settings.public_base_url.rstrip('/')}/calendar/{token}.ics"
 
 
-async def regenerate_calendar_token(context: Context) -> User:
-    """Replace the viewer's feed token; the old URL stops working at once."""
-    viewer = context.require_viewer()
-    async with context.db.transaction() as session:
+async def regenerate_calendar_token(uow: UnitOfWork, actor: User) -> User:
+    """Replace the actor's feed token; the old URL stops working at once."""
+    async with uow.db.transaction() as session:
         await session.execute(
-            update(User).where(User.id == viewer.id).values(calendar_token=secrets.token_hex(32))
+            update(User).where(User.id == actor.id).values(calendar_token=secrets.token_hex(32))
         )
-        user = await session.get(User, viewer.id, populate_existing=True)
+        user = await session.get(User, actor.id, populate_existing=True)
         assert user is not None
-    forget(context.loaders.user, viewer.id)
+    forget(uow.loaders.user, actor.id)
     return user
 
 

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select
 
 from app.core.errors import RateLimited
-from db.models import Message
+from db.models import Message, User
 from resolvers import validation
 from resolvers.booking import can_view_interview
 from resolvers.lifecycle import lock_interview
-from schema.context import Context
+from resolvers.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("mockinterview.live")
 
@@ -36,26 +36,25 @@ def event_of(row: Message) -> dict[str, Any]:
     }
 
 
-async def send_message(context: Context, interview_id: int, body: str) -> Message:
+async def send_message(uow: UnitOfWork, actor: User, interview_id: int, body: str) -> Message:
     """Store a chat message by a participant (1-2000 characters, rate-limited per member).
 
     Staff may read any chat but only participants write. The message is published on the
     interview's chat channel after the transaction commits.
     """
-    viewer = context.require_viewer()
     text = validation.text(body, "body", min_length=1, max_length=MAX_BODY)
-    settings = context.settings
-    retry_after = await context.services.rate_limiter.hit(
-        f"messages:user:{viewer.id}",
+    settings = uow.settings
+    retry_after = await uow.services.rate_limiter.hit(
+        f"messages:user:{actor.id}",
         settings.rate_limit_messages_per_user,
         settings.rate_limit_window_seconds,
     )
     if retry_after is not None:
         raise RateLimited(retry_after)
-    async with context.db.transaction() as session:
+    async with uow.db.transaction() as session:
         # Locks the interview row, so messages of one interview get ids in commit order.
-        interview = await lock_interview(session, viewer, interview_id)
-        row = Message(interview_id=interview.id, author_id=viewer.id, body=text, created_at=context.now())
+        interview = await lock_interview(session, actor, interview_id)
+        row = Message(interview_id=interview.id, author_id=actor.id, body=text, created_at=uow.now())
         session.add(row)
         await session.flush()
         event = event_of(row)
@@ -63,27 +62,25 @@ async def send_message(context: Context, interview_id: int, body: str) -> Messag
 
         async def publish() -> None:
             try:
-                await context.services.hub.publish(channel, event)
+                await uow.services.hub.publish(channel, event)
             except Exception:  # committed already; clients catch up through `messages`
                 logger.warning("could not publish message %s", event["id"], exc_info=True)
 
-        context.db.after_commit(publish)
+        uow.db.after_commit(publish)
     return row
 
 
-async def visible_messages(context: Context, ids: Sequence[int]) -> list[Message | None]:
-    """Messages by id, None for those in interviews the viewer may not read."""
+async def visible_messages(uow: UnitOfWork, actor: User | None, ids: Sequence[int]) -> list[Message | None]:
+    """Messages by id, None for those in interviews the actor may not read."""
     if not ids:
         return []
     rows = {
-        row.id: row
-        for row in (await context.db.execute(select(Message).where(Message.id.in_(ids)))).scalars()
+        row.id: row for row in (await uow.db.execute(select(Message).where(Message.id.in_(ids)))).scalars()
     }
-    interviews = await context.loaders.interview.load_many(
+    interviews = await uow.loaders.interview.load_many(
         [rows[i].interview_id if i in rows else 0 for i in ids]
     )
-    viewer = context.viewer
     return [
-        rows[i] if i in rows and interview is not None and can_view_interview(viewer, interview) else None
+        rows[i] if i in rows and interview is not None and can_view_interview(actor, interview) else None
         for i, interview in zip(ids, interviews, strict=True)
     ]

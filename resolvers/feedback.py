@@ -6,30 +6,31 @@ from sqlalchemy import select
 
 from app.core.errors import BadUserInput, Conflict, NotFound
 from dataloaders import forget
-from db.models import Feedback, Interview
+from db.models import Feedback, Interview, User
 from resolvers import notifications, validation
 from resolvers.integrity import UNIQUE_VIOLATION, flush_or_conflict
-from schema.context import Context
+from resolvers.unit_of_work import UnitOfWork
 
 
-async def submit_feedback(context: Context, interview_id: int, rating: int, comment: str) -> Feedback:
-    """The viewer rates the other participant of a COMPLETED interview (rule 12)."""
-    viewer = context.require_viewer()
+async def submit_feedback(
+    uow: UnitOfWork, actor: User, interview_id: int, rating: int, comment: str
+) -> Feedback:
+    """The actor rates the other participant of a COMPLETED interview (rule 12)."""
     if not 1 <= rating <= 5:
         raise BadUserInput("`rating` must be 1-5.", field="rating")
     clean_comment = validation.text(comment, "comment", min_length=10, max_length=2000)
-    async with context.db.transaction() as session:
+    async with uow.db.transaction() as session:
         interview = await session.scalar(
             select(Interview).where(Interview.id == interview_id).with_for_update(read=True)
         )
-        if interview is None or viewer.id not in (interview.interviewer_id, interview.candidate_id):
+        if interview is None or actor.id not in (interview.interviewer_id, interview.candidate_id):
             raise NotFound("No Interview with this ID.")
         if interview.status != "COMPLETED":
             raise Conflict("Feedback can be given only after the interview is completed.")
-        author_is_candidate = viewer.id == interview.candidate_id
+        author_is_candidate = actor.id == interview.candidate_id
         feedback = Feedback(
             interview_id=interview.id,
-            author_id=viewer.id,
+            author_id=actor.id,
             subject_id=interview.interviewer_id if author_is_candidate else interview.candidate_id,
             subject_was_interviewer=author_is_candidate,
             rating=rating,
@@ -41,7 +42,7 @@ async def submit_feedback(context: Context, interview_id: int, rating: int, comm
         )
         await session.refresh(feedback)
         payload = notifications.interview_payload(interview, rating=rating)
-        await notifications.notify(session, feedback.subject_id, "FEEDBACK_RECEIVED", payload, context)
-    forget(context.loaders.interview_feedback, interview_id)
-    forget(context.loaders.user_stats, feedback.subject_id)
+        await notifications.notify(session, feedback.subject_id, "FEEDBACK_RECEIVED", payload, uow)
+    forget(uow.loaders.interview_feedback, interview_id)
+    forget(uow.loaders.user_stats, feedback.subject_id)
     return feedback

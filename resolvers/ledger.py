@@ -11,13 +11,13 @@ from dataloaders import forget
 from db.models import PointsEntry, User
 from resolvers import audit, notifications, validation
 from resolvers.points import change_balance
-from schema.context import Context
+from resolvers.unit_of_work import UnitOfWork
 
 MAX_ADJUSTMENT = 1_000_000
 
 
 async def ledger_entries(
-    context: Context, user_id: int, *, after_id: int | None, limit: int
+    uow: UnitOfWork, user_id: int, *, after_id: int | None, limit: int
 ) -> Sequence[PointsEntry]:
     """A member's ledger, newest first (callers check that the viewer may read it)."""
     statement = (
@@ -25,34 +25,33 @@ async def ledger_entries(
     )
     if after_id is not None:
         statement = statement.where(PointsEntry.id < after_id)
-    return (await context.db.execute(statement)).scalars().all()
+    return (await uow.db.execute(statement)).scalars().all()
 
 
-async def adjust_points(context: Context, user_id: int, amount: int, reason: str) -> PointsEntry:
+async def adjust_points(uow: UnitOfWork, actor: User, user_id: int, amount: int, reason: str) -> PointsEntry:
     """An admin adds or removes points; never below zero, always audit-logged."""
-    viewer = context.require_viewer()
     if amount == 0 or abs(amount) > MAX_ADJUSTMENT:
         raise BadUserInput(f"`amount` must be non-zero and at most {MAX_ADJUSTMENT} in size.", field="amount")
     clean_reason = validation.text(reason, "reason", min_length=1, max_length=500)
-    async with context.db.transaction() as session:
+    async with uow.db.transaction() as session:
         if await session.get(User, user_id) is None:
             raise NotFound("No User with this ID.")
         entry = await change_balance(
-            session, user_id, amount, "ADJUSTMENT", reason=clean_reason, actor_id=viewer.id
+            session, user_id, amount, "ADJUSTMENT", reason=clean_reason, actor_id=actor.id
         )
         await audit.record(
             session,
             "points.adjusted",
-            actor_id=viewer.id,
+            actor_id=actor.id,
             target_type="User",
             target_id=user_id,
-            ip=context.client_ip,
+            ip=uow.client_ip,
             amount=amount,
             reason=clean_reason,
             balance_after=entry.balance_after,
         )
         await session.refresh(entry)
         payload = {"amount": amount, "balanceAfter": entry.balance_after, "reason": clean_reason}
-        await notifications.notify(session, user_id, "POINTS_CHANGED", payload, context)
-    forget(context.loaders.user, user_id)
+        await notifications.notify(session, user_id, "POINTS_CHANGED", payload, uow)
+    forget(uow.loaders.user, user_id)
     return entry

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.enums import SlotEventKind
 from app.core.errors import Conflict, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Interview, NoShowReport, PointsEntry, Slot, User
@@ -18,7 +19,7 @@ from resolvers import audit, events, notifications, validation
 from resolvers.booking import FINISHED, STAFF_ROLES
 from resolvers.integrity import UNIQUE_VIOLATION, flush_or_conflict
 from resolvers.points import change_balance
-from schema.context import Context
+from resolvers.unit_of_work import UnitOfWork
 from schema.ids import to_global_id
 
 
@@ -55,38 +56,37 @@ async def refund_booking(session: AsyncSession, interview: Interview, reason: st
         )
 
 
-def _forget(context: Context, interview: Interview) -> None:
-    forget(context.loaders.interview, interview.id)
-    forget(context.loaders.slot, interview.slot_id)
-    forget(context.loaders.slot_active_interview, interview.slot_id)
-    forget(context.loaders.user, interview.candidate_id)
-    forget(context.loaders.user, interview.interviewer_id)
+def _forget(uow: UnitOfWork, interview: Interview) -> None:
+    forget(uow.loaders.interview, interview.id)
+    forget(uow.loaders.slot, interview.slot_id)
+    forget(uow.loaders.slot_active_interview, interview.slot_id)
+    forget(uow.loaders.user, interview.candidate_id)
+    forget(uow.loaders.user, interview.interviewer_id)
 
 
-async def cancel_interview(context: Context, interview_id: int, reason: str | None) -> Interview:
+async def cancel_interview(uow: UnitOfWork, actor: User, interview_id: int, reason: str | None) -> Interview:
     """Cancel a scheduled interview (rule 9): candidate until the cutoff, interviewer until start.
 
     The candidate is refunded either way; the interviewer's cancellation is kept in
     `cancelled_by_id` for their reliability record. The slot reopens when it is still ahead.
     """
-    viewer = context.require_viewer()
-    now = context.now()
+    now = uow.now()
     clean_reason = validation.text(reason, "reason", min_length=0, max_length=500) if reason else None
-    async with context.db.transaction() as session:
-        interview = await lock_interview(session, viewer, interview_id)
+    async with uow.db.transaction() as session:
+        interview = await lock_interview(session, actor, interview_id)
         if interview.status != "SCHEDULED":
             raise Conflict(f"A {interview.status} interview cannot be cancelled.")
         if now >= interview.starts_at:
             raise Conflict("The interview has already started.")
-        is_candidate = viewer.id == interview.candidate_id
-        cutoff = interview.starts_at - timedelta(minutes=context.settings.cancellation_cutoff_minutes)
+        is_candidate = actor.id == interview.candidate_id
+        cutoff = interview.starts_at - timedelta(minutes=uow.settings.cancellation_cutoff_minutes)
         if is_candidate and now > cutoff:
             raise Conflict(
                 "Too late to cancel: the cancellation cutoff has passed.", cutoff=cutoff.isoformat()
             )
         interview.status = "CANCELLED"
         interview.cancelled_at = now
-        interview.cancelled_by_id = viewer.id
+        interview.cancelled_by_id = actor.id
         interview.cancel_reason = clean_reason or None
         interview.updated_at = now
         await session.flush()
@@ -94,27 +94,26 @@ async def cancel_interview(context: Context, interview_id: int, reason: str | No
         slot = await session.scalar(select(Slot).where(Slot.id == interview.slot_id).with_for_update())
         if slot is not None and slot.status == "BOOKED" and slot.starts_at > now:
             slot.status = "OPEN"
-            events.after_commit_slot(context, "REOPENED", slot.id)
+            events.announce_slot(uow, SlotEventKind.REOPENED, slot.id)
         await refund_booking(session, interview, "Interview cancelled")
         other = interview.interviewer_id if is_candidate else interview.candidate_id
         payload = notifications.interview_payload(interview, reason=interview.cancel_reason)
-        await notifications.notify(session, other, "CANCELLED", payload, context)
-        events.after_commit_interview(context, interview.id)
-    _forget(context, interview)
+        await notifications.notify(session, other, "CANCELLED", payload, uow)
+        events.announce_interview(uow, interview.id)
+    _forget(uow, interview)
     return interview
 
 
-async def start_interview(context: Context, interview_id: int) -> Interview:
+async def start_interview(uow: UnitOfWork, actor: User, interview_id: int) -> Interview:
     """Either participant starts it, from `start_window_minutes` before start until its end.
 
     Starting an interview that is already in progress is a harmless no-op, so both sides may
     press "start".
     """
-    viewer = context.require_viewer()
-    now = context.now()
-    async with context.db.transaction() as session:
-        interview = await lock_interview(session, viewer, interview_id)
-        opens = interview.starts_at - timedelta(minutes=context.settings.start_window_minutes)
+    now = uow.now()
+    async with uow.db.transaction() as session:
+        interview = await lock_interview(session, actor, interview_id)
+        opens = interview.starts_at - timedelta(minutes=uow.settings.start_window_minutes)
         if interview.status not in ("SCHEDULED", "IN_PROGRESS"):
             raise Conflict(f"A {interview.status} interview cannot be started.")
         if now < opens:
@@ -125,18 +124,17 @@ async def start_interview(context: Context, interview_id: int) -> Interview:
             interview.status = "IN_PROGRESS"
             interview.started_at = now
             interview.updated_at = now
-            events.after_commit_interview(context, interview.id)
-    _forget(context, interview)
+            events.announce_interview(uow, interview.id)
+    _forget(uow, interview)
     return interview
 
 
-async def complete_interview(context: Context, interview_id: int) -> Interview:
+async def complete_interview(uow: UnitOfWork, actor: User, interview_id: int) -> Interview:
     """The interviewer completes a started interview and is rewarded once (rule 10)."""
-    viewer = context.require_viewer()
-    now = context.now()
-    async with context.db.transaction() as session:
-        interview = await lock_interview(session, viewer, interview_id)
-        if viewer.id != interview.interviewer_id:
+    now = uow.now()
+    async with uow.db.transaction() as session:
+        interview = await lock_interview(session, actor, interview_id)
+        if actor.id != interview.interviewer_id:
             raise Forbidden("Only the interviewer can complete an interview.")
         if interview.status != "IN_PROGRESS":
             raise Conflict(f"A {interview.status} interview cannot be completed.")
@@ -144,7 +142,7 @@ async def complete_interview(context: Context, interview_id: int) -> Interview:
         interview.completed_at = now
         interview.updated_at = now
         await session.flush()
-        reward = context.settings.interview_reward_points
+        reward = uow.settings.interview_reward_points
         if reward > 0:
             await change_balance(
                 session,
@@ -154,45 +152,41 @@ async def complete_interview(context: Context, interview_id: int) -> Interview:
                 reason="Interview completed",
                 interview_id=interview.id,
             )
-        events.after_commit_interview(context, interview.id)
-    _forget(context, interview)
+        events.announce_interview(uow, interview.id)
+    _forget(uow, interview)
     return interview
 
 
-async def archive_interview(context: Context, interview_id: int) -> Interview:
-    """Hide a finished interview from the viewer's own list (the other side is unaffected)."""
-    viewer = context.require_viewer()
-    async with context.db.transaction() as session:
-        interview = await lock_interview(session, viewer, interview_id)
+async def archive_interview(uow: UnitOfWork, actor: User, interview_id: int) -> Interview:
+    """Hide a finished interview from the actor's own list (the other side is unaffected)."""
+    async with uow.db.transaction() as session:
+        interview = await lock_interview(session, actor, interview_id)
         if interview.status not in FINISHED:
             raise Conflict("Only finished interviews can be archived.")
-        if viewer.id == interview.interviewer_id:
+        if actor.id == interview.interviewer_id:
             interview.archived_by_interviewer = True
         else:
             interview.archived_by_candidate = True
-        interview.updated_at = context.now()
-    _forget(context, interview)
+        interview.updated_at = uow.now()
+    _forget(uow, interview)
     return interview
 
 
-async def report_no_show(context: Context, interview_id: int, reason: str | None) -> NoShowReport:
+async def report_no_show(uow: UnitOfWork, actor: User, interview_id: int, reason: str | None) -> NoShowReport:
     """A participant reports the other side as absent, from `no_show_report_after_minutes` after start."""
-    viewer = context.require_viewer()
-    now = context.now()
+    now = uow.now()
     clean_reason = validation.text(reason, "reason", min_length=0, max_length=2000) if reason else None
-    async with context.db.transaction() as session:
-        interview = await lock_interview(session, viewer, interview_id)
+    async with uow.db.transaction() as session:
+        interview = await lock_interview(session, actor, interview_id)
         if interview.status not in ("SCHEDULED", "IN_PROGRESS"):
             raise Conflict(f"A {interview.status} interview cannot be reported as a no-show.")
-        opens = interview.starts_at + timedelta(minutes=context.settings.no_show_report_after_minutes)
+        opens = interview.starts_at + timedelta(minutes=uow.settings.no_show_report_after_minutes)
         if now < opens:
             raise Conflict("Too early to report a no-show.", opensAt=opens.isoformat())
-        accused = (
-            interview.candidate_id if viewer.id == interview.interviewer_id else interview.interviewer_id
-        )
+        accused = interview.candidate_id if actor.id == interview.interviewer_id else interview.interviewer_id
         report = NoShowReport(
             interview_id=interview.id,
-            reporter_id=viewer.id,
+            reporter_id=actor.id,
             accused_id=accused,
             reason=clean_reason or None,
             status="OPEN",
@@ -205,16 +199,17 @@ async def report_no_show(context: Context, interview_id: int, reason: str | None
     return report
 
 
-async def resolve_no_show(context: Context, report_id: int, upheld: bool, note: str | None) -> NoShowReport:
+async def resolve_no_show(
+    uow: UnitOfWork, actor: User, report_id: int, upheld: bool, note: str | None
+) -> NoShowReport:
     """A moderator decides a report (rule 11).
 
     Upheld against the candidate: NO_SHOW and the spent point is forfeited. Upheld against the
     interviewer: NO_SHOW, the candidate is refunded and the interviewer gets a strike.
     """
-    viewer = context.require_viewer()
-    now = context.now()
+    now = uow.now()
     clean_note = validation.text(note, "note", min_length=0, max_length=2000) if note else None
-    async with context.db.transaction() as session:
+    async with uow.db.transaction() as session:
         report = await session.scalar(
             select(NoShowReport).where(NoShowReport.id == report_id).with_for_update()
         )
@@ -238,18 +233,18 @@ async def resolve_no_show(context: Context, report_id: int, upheld: bool, note: 
                 await session.execute(
                     update(User).where(User.id == interview.interviewer_id).values(strikes=User.strikes + 1)
                 )
-            events.after_commit_interview(context, interview.id)
+            events.announce_interview(uow, interview.id)
         report.status = "UPHELD" if upheld else "REJECTED"
-        report.resolver_id = viewer.id
+        report.resolver_id = actor.id
         report.note = clean_note or None
         report.resolved_at = now
         await audit.record(
             session,
             "no_show.resolved",
-            actor_id=viewer.id,
+            actor_id=actor.id,
             target_type="NoShowReport",
             target_id=report.id,
-            ip=context.client_ip,
+            ip=uow.client_ip,
             upheld=upheld,
             accused=report.accused_id,
         )
@@ -257,6 +252,6 @@ async def resolve_no_show(context: Context, report_id: int, upheld: bool, note: 
             interview, upheld=upheld, accusedId=to_global_id("User", report.accused_id)
         )
         for user_id in (interview.interviewer_id, interview.candidate_id):
-            await notifications.notify(session, user_id, "NO_SHOW_RESOLVED", payload, context)
-    _forget(context, interview)
+            await notifications.notify(session, user_id, "NO_SHOW_RESOLVED", payload, uow)
+    _forget(uow, interview)
     return report

@@ -14,28 +14,27 @@ from dataloaders import forget
 from db.models import NoShowReport, RefreshToken, User
 from resolvers import audit, validation
 from resolvers.accounts import _throttle, revoke_all_sessions
-from schema.context import Context
+from resolvers.unit_of_work import UnitOfWork
 
 
-def control_channel(context: Context, user_id: int) -> str:
+def control_channel(uow: UnitOfWork, user_id: int) -> str:
     """The Redis channel on which a member's live sockets are told to close."""
-    return f"{context.settings.redis_prefix}user:{user_id}:control"
+    return f"{uow.settings.redis_prefix}user:{user_id}:control"
 
 
-async def block_user(context: Context, user_id: int, reason: str, until: datetime | None) -> User:
+async def block_user(uow: UnitOfWork, actor: User, user_id: int, reason: str, until: datetime | None) -> User:
     """Block a member (until a time, or permanently); revokes their sessions in the same transaction."""
-    viewer = context.require_viewer()
     reason = validation.text(reason, "reason", min_length=1, max_length=500)
-    now = context.now()
+    now = uow.now()
     if until is not None:
         if until.tzinfo is None:
             raise BadUserInput("`until` needs a timezone.", field="until")
         if until <= now:
             raise BadUserInput("`until` must be in the future.", field="until")
-    if user_id == viewer.id:
+    if user_id == actor.id:
         raise Forbidden("You cannot block yourself.")
-    async with context.db.transaction() as session:
-        user = await _lock_block_target(session, user_id, viewer, "Moderators cannot block admins.")
+    async with uow.db.transaction() as session:
+        user = await _lock_block_target(session, user_id, actor, "Moderators cannot block admins.")
         user.blocked_at = now
         user.blocked_until = until
         user.block_reason = reason
@@ -43,20 +42,20 @@ async def block_user(context: Context, user_id: int, reason: str, until: datetim
         await audit.record(
             session,
             "user.blocked",
-            actor_id=viewer.id,
+            actor_id=actor.id,
             target_type="User",
             target_id=user.id,
-            ip=context.client_ip,
+            ip=uow.client_ip,
             reason=reason,
             until=until.isoformat() if until else None,
         )
         await session.flush()
 
         async def announce() -> None:
-            await context.services.hub.publish(control_channel(context, user_id), {"kind": "BLOCKED"})
+            await uow.services.hub.publish(control_channel(uow, user_id), {"kind": "BLOCKED"})
 
-        context.db.after_commit(announce)
-    forget(context.loaders.user, user_id)
+        uow.db.after_commit(announce)
+    forget(uow.loaders.user, user_id)
     return user
 
 
@@ -70,26 +69,23 @@ async def _lock_block_target(session: AsyncSession, user_id: int, viewer: User, 
     return user
 
 
-async def unblock_user(context: Context, user_id: int) -> User:
+async def unblock_user(uow: UnitOfWork, actor: User, user_id: int) -> User:
     """Lift a block."""
-    viewer = context.require_viewer()
-    async with context.db.transaction() as session:
-        user = await _lock_block_target(
-            session, user_id, viewer, "Moderators cannot change an admin's block."
-        )
+    async with uow.db.transaction() as session:
+        user = await _lock_block_target(session, user_id, actor, "Moderators cannot change an admin's block.")
         user.blocked_at = None
         user.blocked_until = None
         user.block_reason = None
         await audit.record(
             session,
             "user.unblocked",
-            actor_id=viewer.id,
+            actor_id=actor.id,
             target_type="User",
             target_id=user.id,
-            ip=context.client_ip,
+            ip=uow.client_ip,
         )
         await session.flush()
-    forget(context.loaders.user, user_id)
+    forget(uow.loaders.user, user_id)
     return user
 
 
@@ -105,56 +101,58 @@ async def _active_sessions(session: AsyncSession, user_id: int, now: datetime) -
     return int(count or 0)
 
 
-async def log_out_all(context: Context) -> int:
-    """Revoke every session of the viewer; the number of live sessions that were revoked."""
-    viewer = context.require_session_viewer()
-    now = context.now()
-    async with context.db.transaction() as session:
-        count = await _active_sessions(session, viewer.id, now)
-        await revoke_all_sessions(session, viewer.id, now)
+async def log_out_all(uow: UnitOfWork, actor: User) -> int:
+    """Revoke every session of the actor; the number of live sessions that were revoked."""
+    now = uow.now()
+    async with uow.db.transaction() as session:
+        count = await _active_sessions(session, actor.id, now)
+        await revoke_all_sessions(session, actor.id, now)
         await audit.record(
             session,
             "auth.logout_all",
-            actor_id=viewer.id,
+            actor_id=actor.id,
             target_type="User",
-            target_id=viewer.id,
-            ip=context.client_ip,
+            target_id=actor.id,
+            ip=uow.client_ip,
             sessions=count,
         )
 
         async def announce() -> None:
-            await context.services.hub.publish(control_channel(context, viewer.id), {"kind": "LOGGED_OUT"})
+            await uow.services.hub.publish(control_channel(uow, actor.id), {"kind": "LOGGED_OUT"})
 
-        context.db.after_commit(announce)
+        uow.db.after_commit(announce)
     return count
 
 
 async def change_password(
-    context: Context, current_password: str, new_password: str, keep_refresh_token: str | None
+    uow: UnitOfWork,
+    actor: User,
+    current_password: str,
+    new_password: str,
+    keep_refresh_token: str | None,
 ) -> bool:
-    """Change the viewer's password; every other session (refresh-token family) is revoked."""
-    viewer = context.require_session_viewer()
-    settings = context.settings
-    await _throttle(context, f"password:user:{viewer.id}", settings.rate_limit_login_per_email)
+    """Change the actor's password; every other session (refresh-token family) is revoked."""
+    settings = uow.settings
+    await _throttle(uow, f"password:user:{actor.id}", settings.rate_limit_login_per_email)
     new_password = validation.password(new_password)
-    if len(current_password) > 256 or not await context.services.passwords.verify(
-        viewer.password_hash, current_password
+    if len(current_password) > 256 or not await uow.services.passwords.verify(
+        actor.password_hash, current_password
     ):
         raise BadUserInput("The current password is wrong.", field="currentPassword")
-    new_hash = await context.services.passwords.hash(new_password)
-    now = context.now()
-    async with context.db.transaction() as session:
-        await session.execute(update(User).where(User.id == viewer.id).values(password_hash=new_hash))
+    new_hash = await uow.services.passwords.hash(new_password)
+    now = uow.now()
+    async with uow.db.transaction() as session:
+        await session.execute(update(User).where(User.id == actor.id).values(password_hash=new_hash))
         kept = None
         if keep_refresh_token:
             kept = await session.scalar(
                 select(RefreshToken.family_id).where(
                     RefreshToken.token_hash == hash_token(keep_refresh_token),
-                    RefreshToken.user_id == viewer.id,
+                    RefreshToken.user_id == actor.id,
                 )
             )
         statement = update(RefreshToken).where(
-            RefreshToken.user_id == viewer.id, RefreshToken.revoked_at.is_(None)
+            RefreshToken.user_id == actor.id, RefreshToken.revoked_at.is_(None)
         )
         if kept is not None:
             statement = statement.where(RefreshToken.family_id != kept)
@@ -162,17 +160,17 @@ async def change_password(
         await audit.record(
             session,
             "auth.password_changed",
-            actor_id=viewer.id,
+            actor_id=actor.id,
             target_type="User",
-            target_id=viewer.id,
-            ip=context.client_ip,
+            target_id=actor.id,
+            ip=uow.client_ip,
         )
-    forget(context.loaders.user, viewer.id)
+    forget(uow.loaders.user, actor.id)
     return True
 
 
 async def no_show_reports(
-    context: Context, *, status: str | None, after_id: int | None, limit: int
+    uow: UnitOfWork, *, status: str | None, after_id: int | None, limit: int
 ) -> Sequence[NoShowReport]:
     """The moderators' queue: reports oldest first (a queue is worked from its head)."""
     statement = select(NoShowReport).order_by(NoShowReport.id).limit(limit)
@@ -180,4 +178,4 @@ async def no_show_reports(
         statement = statement.where(NoShowReport.status == status)
     if after_id is not None:
         statement = statement.where(NoShowReport.id > after_id)
-    return (await context.db.execute(statement)).scalars().all()
+    return (await uow.db.execute(statement)).scalars().all()

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import BadUserInput
 from app.core.events import EventHub
-from db.models import Interview, Notification
-from schema.context import Context
+from db.models import Interview, Notification, User
+from resolvers.unit_of_work import UnitOfWork
 from schema.ids import to_global_id
 
 logger = logging.getLogger("mockinterview.live")
@@ -60,26 +60,25 @@ async def publish_notifications(hub: EventHub, prefix: str, rows: Sequence[Notif
 
 
 async def notify(
-    session: AsyncSession, user_id: int, kind: str, payload: dict[str, Any], context: Context
+    session: AsyncSession, user_id: int, kind: str, payload: dict[str, Any], uow: UnitOfWork
 ) -> Notification:
     """Store a notification in the caller's transaction and publish it once that commits."""
-    row = await add_notification(session, user_id, kind, payload, context.now())
+    row = await add_notification(session, user_id, kind, payload, uow.now())
 
     async def publish() -> None:
-        await publish_notifications(context.services.hub, context.settings.redis_prefix, [row])
+        await publish_notifications(uow.services.hub, uow.settings.redis_prefix, [row])
 
-    context.db.after_commit(publish)
+    uow.db.after_commit(publish)
     return row
 
 
 async def list_notifications(
-    context: Context, *, unread_only: bool, after_id: int | None, limit: int
+    uow: UnitOfWork, actor: User, *, unread_only: bool, after_id: int | None, limit: int
 ) -> Sequence[Notification]:
-    """The viewer's notifications, newest first (keyset on id)."""
-    viewer = context.require_viewer()
+    """The actor's notifications, newest first (keyset on id)."""
     statement = (
         select(Notification)
-        .where(Notification.user_id == viewer.id)
+        .where(Notification.user_id == actor.id)
         .order_by(Notification.id.desc())
         .limit(limit)
     )
@@ -87,35 +86,35 @@ async def list_notifications(
         statement = statement.where(Notification.read_at.is_(None))
     if after_id is not None:
         statement = statement.where(Notification.id < after_id)
-    return (await context.db.execute(statement)).scalars().all()
+    return (await uow.db.execute(statement)).scalars().all()
 
 
-async def own_notifications(context: Context, ids: Sequence[int]) -> list[Notification | None]:
-    """Notifications by id, None for those that are not the viewer's."""
-    viewer = context.viewer
-    if viewer is None or not ids:
+async def own_notifications(
+    uow: UnitOfWork, actor: User | None, ids: Sequence[int]
+) -> list[Notification | None]:
+    """Notifications by id, None for those that are not the actor's."""
+    if actor is None or not ids:
         return [None for _ in ids]
-    statement = select(Notification).where(Notification.id.in_(ids), Notification.user_id == viewer.id)
-    by_id = {row.id: row for row in (await context.db.execute(statement)).scalars()}
+    statement = select(Notification).where(Notification.id.in_(ids), Notification.user_id == actor.id)
+    by_id = {row.id: row for row in (await uow.db.execute(statement)).scalars()}
     return [by_id.get(i) for i in ids]
 
 
-async def mark_read(context: Context, ids: Sequence[int]) -> int:
-    """Mark the viewer's own unread notifications among `ids` read; the number changed."""
-    viewer = context.require_viewer()
+async def mark_read(uow: UnitOfWork, actor: User, ids: Sequence[int]) -> int:
+    """Mark the actor's own unread notifications among `ids` read; the number changed."""
     if len(ids) > MAX_MARK_READ:
         raise BadUserInput(f"At most {MAX_MARK_READ} IDs at once.", field="ids")
     if not ids:
         return 0
-    async with context.db.transaction() as session:
+    async with uow.db.transaction() as session:
         result = await session.execute(
             update(Notification)
             .where(
                 Notification.id.in_(list(ids)),
-                Notification.user_id == viewer.id,
+                Notification.user_id == actor.id,
                 Notification.read_at.is_(None),
             )
-            .values(read_at=context.now())
+            .values(read_at=uow.now())
             .returning(Notification.id)
         )
         changed = len(result.all())

@@ -12,7 +12,7 @@ from db.models import OAuthIdentity, User
 from resolvers import audit
 from resolvers.accounts import IssuedTokens, _issue, _throttle, blocked_error
 from resolvers.points import change_balance
-from schema.context import Context
+from resolvers.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from app.http.oauth import ExternalIdentity
@@ -25,16 +25,16 @@ def _display_name(identity: ExternalIdentity) -> str:
     return name[:80] or "member"
 
 
-async def sign_in_external(context: Context, identity: ExternalIdentity) -> IssuedTokens:
+async def sign_in_external(uow: UnitOfWork, identity: ExternalIdentity) -> IssuedTokens:
     """The token pair for the member behind `identity`.
 
     Known (provider, subject) → that member. Otherwise a provider-verified email links to the member
     with that email, or creates a new member with the signup grant. An unverified (or missing) email
     creates nothing and links nothing: FORBIDDEN, so nobody can claim someone else's address.
     """
-    await _throttle(context, f"login:ip:{context.client_ip}", context.settings.rate_limit_login_per_ip)
-    now = context.now()
-    async with context.db.transaction() as session:
+    await _throttle(uow, f"login:ip:{uow.client_ip}", uow.settings.rate_limit_login_per_ip)
+    now = uow.now()
+    async with uow.db.transaction() as session:
         user = await session.scalar(
             select(User)
             .join(OAuthIdentity, OAuthIdentity.user_id == User.id)
@@ -61,11 +61,11 @@ async def sign_in_external(context: Context, identity: ExternalIdentity) -> Issu
                 )
                 session.add(user)
                 await session.flush()
-                if context.settings.signup_grant_points > 0:
+                if uow.settings.signup_grant_points > 0:
                     await change_balance(
                         session,
                         user.id,
-                        context.settings.signup_grant_points,
+                        uow.settings.signup_grant_points,
                         "GRANT",
                         reason="Signup grant",
                     )
@@ -90,9 +90,9 @@ async def sign_in_external(context: Context, identity: ExternalIdentity) -> Issu
             actor_id=user.id,
             target_type="User",
             target_id=user.id,
-            ip=context.client_ip,
+            ip=uow.client_ip,
             provider=identity.provider,
         )
-        tokens = await _issue(context, session, user)
+        tokens = await _issue(uow, session, user)
         await session.refresh(user)
     return tokens

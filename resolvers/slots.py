@@ -8,12 +8,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select, tuple_
 
+from app.core.enums import SlotEventKind
 from app.core.errors import BadUserInput, Conflict, Forbidden, NotFound
 from dataloaders import forget
-from db.models import Slot, Specialization
+from db.models import Slot, Specialization, User
 from resolvers import events, validation
 from resolvers.integrity import EXCLUSION_VIOLATION, flush_or_conflict
-from schema.context import Context
+from resolvers.unit_of_work import UnitOfWork
 
 MAX_VIDEO_LINK_LENGTH = 2000
 
@@ -49,7 +50,8 @@ def _optional_text(value: str | None, field: str, max_length: int) -> str | None
 
 
 async def create_slot(
-    context: Context,
+    uow: UnitOfWork,
+    actor: User,
     *,
     specialization_id: int,
     starts_at: datetime,
@@ -58,21 +60,20 @@ async def create_slot(
     title: str | None,
     description: str | None,
 ) -> Slot:
-    """Publish a slot for the viewer; overlapping slots of one host are refused by the database."""
-    viewer = context.require_viewer()
+    """Publish a slot for the actor; overlapping slots of one host are refused by the database."""
     start = aware_utc(starts_at, "startsAt")
-    if start <= context.now():
+    if start <= uow.now():
         raise BadUserInput("`startsAt` must be in the future.", field="startsAt")
     if not 15 <= duration_minutes <= 180:
         raise BadUserInput("`durationMinutes` must be 15-180.", field="durationMinutes")
     link = video_link(video_link_value)
     clean_title = _optional_text(title, "title", 200)
     clean_description = _optional_text(description, "description", 2000)
-    async with context.db.transaction() as session:
+    async with uow.db.transaction() as session:
         if await session.get(Specialization, specialization_id) is None:
             raise BadUserInput("Unknown specialization.", field="specializationId")
         slot = Slot(
-            host_id=viewer.id,
+            host_id=actor.id,
             specialization_id=specialization_id,
             starts_at=start,
             ends_at=start + timedelta(minutes=duration_minutes),
@@ -86,32 +87,31 @@ async def create_slot(
         await flush_or_conflict(
             session, {EXCLUSION_VIOLATION: "You already have a slot at this time."}, field="startsAt"
         )
-        events.after_commit_slot(context, "PUBLISHED", slot.id)
+        events.announce_slot(uow, SlotEventKind.PUBLISHED, slot.id)
     return slot
 
 
-async def withdraw_slot(context: Context, slot_id: int) -> Slot:
+async def withdraw_slot(uow: UnitOfWork, actor: User, slot_id: int) -> Slot:
     """The host takes an OPEN slot off the board (a booked slot must be cancelled instead)."""
-    viewer = context.require_viewer()
-    async with context.db.transaction() as session:
+    async with uow.db.transaction() as session:
         slot = await session.scalar(select(Slot).where(Slot.id == slot_id).with_for_update())
         if slot is None:
             raise NotFound("No Slot with this ID.")
-        if slot.host_id != viewer.id:
+        if slot.host_id != actor.id:
             raise Forbidden("Only the host can withdraw a slot.")
         if slot.status != "OPEN":
             raise Conflict(f"A {slot.status.lower()} slot cannot be withdrawn.")
         slot.status = "WITHDRAWN"
-        events.after_commit_slot(context, "WITHDRAWN", slot.id)
-    forget(context.loaders.slot, slot_id)
+        events.announce_slot(uow, SlotEventKind.WITHDRAWN, slot.id)
+    forget(uow.loaders.slot, slot_id)
     return slot
 
 
 def board_bounds(
-    context: Context, starts_after: datetime | None, starts_before: datetime | None
+    uow: UnitOfWork, starts_after: datetime | None, starts_before: datetime | None
 ) -> tuple[datetime, datetime | None]:
     """The board's time window: after max(now, startsAfter), before startsBefore."""
-    lower = context.now()
+    lower = uow.now()
     if starts_after is not None:
         lower = max(lower, aware_utc(starts_after, "startsAfter"))
     upper = aware_utc(starts_before, "startsBefore") if starts_before is not None else None
@@ -119,7 +119,7 @@ def board_bounds(
 
 
 async def open_slots(
-    context: Context,
+    uow: UnitOfWork,
     *,
     specialization_id: int | None,
     starts_after: datetime | None,
@@ -128,7 +128,7 @@ async def open_slots(
     limit: int,
 ) -> Sequence[Slot]:
     """OPEN slots that start in the future, ordered by (starts_at, id), after a keyset cursor."""
-    lower, upper = board_bounds(context, starts_after, starts_before)
+    lower, upper = board_bounds(uow, starts_after, starts_before)
     statement = (
         select(Slot)
         .where(Slot.status == "OPEN", Slot.starts_at > lower)
@@ -141,4 +141,4 @@ async def open_slots(
         statement = statement.where(Slot.specialization_id == specialization_id)
     if after is not None:
         statement = statement.where(tuple_(Slot.starts_at, Slot.id) > tuple_(*after))
-    return (await context.db.execute(statement)).scalars().all()
+    return (await uow.db.execute(statement)).scalars().all()

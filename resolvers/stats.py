@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from db.models import User
 from db.models.marketplace import Interview
-from schema.context import Context
+from resolvers.unit_of_work import UnitOfWork
 
 INTERVIEW_STATUSES = ("SCHEDULED", "IN_PROGRESS", "COMPLETED", "CANCELLED", "NO_SHOW")
 
@@ -23,16 +23,16 @@ class PlatformStats:
     no_show_rate: float
 
 
-async def platform_stats(context: Context) -> PlatformStats:
+async def platform_stats(uow: UnitOfWork) -> PlatformStats:
     """Members, interviews per status, the sum of all balances and the no-show rate.
 
     The no-show rate is NO_SHOW / (COMPLETED + NO_SHOW): the share of interviews that were due to
     happen and did not; 0.0 before any interview has finished.
     """
-    now = context.now()
+    now = uow.now()
     blocked_now = User.blocked_at.is_not(None) & (User.blocked_until.is_(None) | (User.blocked_until > now))
     members_row: Any = (
-        await context.db.execute(
+        await uow.db.execute(
             select(
                 func.count(),
                 func.count().filter(blocked_now),
@@ -41,7 +41,7 @@ async def platform_stats(context: Context) -> PlatformStats:
         )
     ).one()
     statement = select(Interview.status, func.count()).group_by(Interview.status)
-    rows: list[Any] = list((await context.db.execute(statement)).all())
+    rows: list[Any] = list((await uow.db.execute(statement)).all())
     by_status = dict.fromkeys(INTERVIEW_STATUSES, 0)
     for status, count in rows:
         by_status[str(status)] = int(count)

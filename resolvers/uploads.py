@@ -12,8 +12,7 @@ from app.http.files import Sniffed, sniff_image, sniff_pdf
 from db.models import Interview, Upload, User
 from db.session import Db
 from resolvers import audit
-from resolvers.unit_of_work import Services
-from schema.context import Context
+from resolvers.unit_of_work import Services, UnitOfWork
 
 NOT_FOUND = "No file with this ID."
 
@@ -27,22 +26,21 @@ async def _read_limited(file: Any, limit: int) -> bytes:
     return data
 
 
-async def _store(context: Context, kind: str, data: bytes, sniffed: Sniffed) -> Upload:
-    viewer = context.require_viewer()
-    storage = storage_for(context.settings)
+async def _store(uow: UnitOfWork, actor: User, kind: str, data: bytes, sniffed: Sniffed) -> Upload:
+    storage = storage_for(uow.settings)
     key = new_key(sniffed.extension)
     await storage.save(key, data)
     try:
-        async with context.db.transaction() as session:
+        async with uow.db.transaction() as session:
             previous = (
                 await session.scalars(
                     delete(Upload)
-                    .where(Upload.owner_id == viewer.id, Upload.kind == kind)
+                    .where(Upload.owner_id == actor.id, Upload.kind == kind)
                     .returning(Upload.storage_key)
                 )
             ).all()
             upload = Upload(
-                owner_id=viewer.id,
+                owner_id=actor.id,
                 kind=kind,
                 storage_key=key,
                 content_type=sniffed.content_type,
@@ -55,10 +53,10 @@ async def _store(context: Context, kind: str, data: bytes, sniffed: Sniffed) -> 
             await audit.record(
                 session,
                 f"upload.{kind.lower()}",
-                actor_id=viewer.id,
+                actor_id=actor.id,
                 target_type="UploadedFile",
                 target_id=upload.id,
-                ip=context.client_ip,
+                ip=uow.client_ip,
                 size=len(data),
             )
             await session.refresh(upload)
@@ -67,17 +65,16 @@ async def _store(context: Context, kind: str, data: bytes, sniffed: Sniffed) -> 
                 for old in previous:
                     await storage.delete(old)
 
-            context.db.after_commit(drop_previous)
+            uow.db.after_commit(drop_previous)
     except BaseException:
         await storage.delete(key)
         raise
     return upload
 
 
-async def upload_avatar(context: Context, file: Any) -> Upload:
+async def upload_avatar(uow: UnitOfWork, actor: User, file: Any) -> Upload:
     """Store a new avatar (PNG/JPEG/WebP by magic bytes, size and pixel limits); replaces the old one."""
-    context.require_viewer()
-    settings = context.settings
+    settings = uow.settings
     data = await _read_limited(file, settings.max_avatar_bytes)
     image = sniff_image(data)
     assert image.width is not None
@@ -85,14 +82,13 @@ async def upload_avatar(context: Context, file: Any) -> Upload:
     side = settings.max_avatar_side_pixels
     if image.width > side or image.height > side or image.width * image.height > settings.max_avatar_pixels:
         raise BadUserInput(f"The image may be at most {side}x{side} pixels.", field="file")
-    return await _store(context, "AVATAR", data, image)
+    return await _store(uow, actor, "AVATAR", data, image)
 
 
-async def upload_resume(context: Context, file: Any) -> Upload:
+async def upload_resume(uow: UnitOfWork, actor: User, file: Any) -> Upload:
     """Store a new resume (PDF by magic bytes, size limit); replaces the old one."""
-    context.require_viewer()
-    data = await _read_limited(file, context.settings.max_resume_bytes)
-    return await _store(context, "RESUME", data, sniff_pdf(data))
+    data = await _read_limited(file, uow.settings.max_resume_bytes)
+    return await _store(uow, actor, "RESUME", data, sniff_pdf(data))
 
 
 async def may_read(db: Db, upload: Upload, viewer: User | None) -> bool:
@@ -124,7 +120,7 @@ async def readable_upload(state: Services, db: Db, key: str, viewer: User | None
     return upload, data
 
 
-async def latest_upload(context: Context, owner_id: int, kind: str) -> Upload | None:
+async def latest_upload(uow: UnitOfWork, actor: User | None, owner_id: int, kind: str) -> Upload | None:
     """A member's current avatar or resume, when the viewer may see it."""
     statement = (
         select(Upload)
@@ -132,7 +128,7 @@ async def latest_upload(context: Context, owner_id: int, kind: str) -> Upload | 
         .order_by(Upload.id.desc())
         .limit(1)
     )
-    upload: Upload | None = (await context.db.execute(statement)).scalar()
-    if upload is None or not await may_read(context.db, upload, context.optional_viewer()):
+    upload: Upload | None = (await uow.db.execute(statement)).scalar()
+    if upload is None or not await may_read(uow.db, upload, actor):
         return None
     return upload

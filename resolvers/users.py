@@ -12,7 +12,7 @@ from app.core.errors import BadUserInput, Conflict, NotFound
 from dataloaders import forget
 from db.models import AuditEntry, Specialization, User
 from resolvers import audit, validation
-from schema.context import Context
+from resolvers.unit_of_work import UnitOfWork
 
 
 def _escape_like(value: str) -> str:
@@ -20,7 +20,7 @@ def _escape_like(value: str) -> str:
 
 
 async def search_users(
-    context: Context, *, search: str | None, role: str | None, after_id: int | None, limit: int
+    uow: UnitOfWork, *, search: str | None, role: str | None, after_id: int | None, limit: int
 ) -> Sequence[User]:
     """Members ordered by id, optionally filtered by a name/email substring and role."""
     statement = select(User).order_by(User.id).limit(limit)
@@ -32,12 +32,11 @@ async def search_users(
         statement = statement.where(User.role == role)
     if after_id is not None:
         statement = statement.where(User.id > after_id)
-    return (await context.db.execute(statement)).scalars().all()
+    return (await uow.db.execute(statement)).scalars().all()
 
 
-async def set_role(context: Context, user_id: int, role: str) -> User:
-    viewer = context.require_viewer()
-    async with context.db.transaction() as session:
+async def set_role(uow: UnitOfWork, actor: User, user_id: int, role: str) -> User:
+    async with uow.db.transaction() as session:
         user = await session.get(User, user_id, with_for_update=True)
         if user is None:
             raise NotFound("No User with this ID.")
@@ -46,26 +45,25 @@ async def set_role(context: Context, user_id: int, role: str) -> User:
         await audit.record(
             session,
             "user.role_changed",
-            actor_id=viewer.id,
+            actor_id=actor.id,
             target_type="User",
             target_id=user.id,
-            ip=context.client_ip,
+            ip=uow.client_ip,
             previous=previous,
             role=role,
         )
-    forget(context.loaders.user, user_id)
+    forget(uow.loaders.user, user_id)
     return user
 
 
-async def list_specializations(context: Context) -> Sequence[Specialization]:
+async def list_specializations(uow: UnitOfWork) -> Sequence[Specialization]:
     statement = select(Specialization).order_by(func.lower(Specialization.name))
-    return (await context.db.execute(statement)).scalars().all()
+    return (await uow.db.execute(statement)).scalars().all()
 
 
-async def create_specialization(context: Context, name: str) -> Specialization:
-    viewer = context.require_viewer()
+async def create_specialization(uow: UnitOfWork, actor: User, name: str) -> Specialization:
     cleaned = validation.text(name, "name", min_length=1, max_length=80)
-    async with context.db.transaction() as session:
+    async with uow.db.transaction() as session:
         specialization = Specialization(name=cleaned)
         session.add(specialization)
         try:
@@ -75,17 +73,17 @@ async def create_specialization(context: Context, name: str) -> Specialization:
         await audit.record(
             session,
             "specialization.created",
-            actor_id=viewer.id,
+            actor_id=actor.id,
             target_type="Specialization",
             target_id=specialization.id,
-            ip=context.client_ip,
+            ip=uow.client_ip,
             name=cleaned,
         )
     return specialization
 
 
 async def audit_entries(
-    context: Context,
+    uow: UnitOfWork,
     *,
     after_id: int | None,
     limit: int,
@@ -106,11 +104,11 @@ async def audit_entries(
         statement = statement.where(AuditEntry.created_at >= since)
     if until is not None:
         statement = statement.where(AuditEntry.created_at < until)
-    return (await context.db.execute(statement)).scalars().all()
+    return (await uow.db.execute(statement)).scalars().all()
 
 
-async def ensure_user_exists(context: Context, user_id: int) -> User:
-    user = await context.loaders.user.load(user_id)
+async def ensure_user_exists(uow: UnitOfWork, user_id: int) -> User:
+    user = await uow.loaders.user.load(user_id)
     if user is None:
         raise NotFound("No User with this ID.")
     return user

@@ -11,7 +11,6 @@ from strawberry import relay
 from strawberry.extensions import SchemaExtension
 
 from resolvers import chat, notifications
-from resolvers.events import interview_channel, slots_channel
 from schema import subscriptions
 from schema.context import Context
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
@@ -61,7 +60,11 @@ class LiveQuery:
     ) -> relay.Connection[Notification]:
         size = page_size(first, info.context.settings)
         rows = await notifications.list_notifications(
-            info.context, unread_only=bool(unread_only), after_id=after_id(after), limit=size + 1
+            info.context.uow,
+            info.context.require_viewer(),
+            unread_only=bool(unread_only),
+            after_id=after_id(after),
+            limit=size + 1,
         )
         nodes = [Notification.from_row(r) for r in rows]
         return build_connection(nodes, size, id_cursor, has_previous=after is not None)
@@ -75,7 +78,9 @@ class LiveMutation:
     )
     async def send_message(self, info: Info, interview_id: strawberry.ID, body: str) -> Message:
         key = parse_global_id(interview_id, "Interview", field="interviewId")
-        return Message.from_row(await chat.send_message(info.context, key, body))
+        return Message.from_row(
+            await chat.send_message(info.context.uow, info.context.require_viewer(), key, body)
+        )
 
     @strawberry.mutation(
         description="Mark the viewer's notifications read; returns how many were unread.",
@@ -83,7 +88,7 @@ class LiveMutation:
     )
     async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID]) -> int:
         keys = [parse_global_id(i, "Notification", field="ids") for i in ids]
-        return await notifications.mark_read(info.context, keys)
+        return await notifications.mark_read(info.context.uow, info.context.require_viewer(), keys)
 
 
 @strawberry.type
@@ -106,7 +111,7 @@ class LiveSubscription:
                 return None
             return SlotEvent(kind=SlotEventKind(message["kind"]), slot=Slot.from_row(row))
 
-        async for event in subscriptions.follow(context, slots_channel(context), build):
+        async for event in subscriptions.follow(context, context.services.channels.board(), build):
             yield event
 
     @strawberry.subscription(
@@ -124,7 +129,7 @@ class LiveSubscription:
             row = await scope.loaders.interview.load(key)
             return Interview.from_row(row) if row is not None else None
 
-        return subscriptions.follow(context, interview_channel(context, key), build)
+        return subscriptions.follow(context, context.services.channels.interview(key), build)
 
     @strawberry.subscription(
         description="New messages in one interview's chat (participants, moderators and admins).",

@@ -71,7 +71,7 @@ async def _compiled_board(
     after: str | None,
     size: int,
 ) -> Precompleted | None:
-    lower, upper = slots.board_bounds(info.context, starts_after, starts_before)
+    lower, upper = slots.board_bounds(info.context.uow, starts_after, starts_before)
     keyset = _keyset_cursor(after)
     query = Query()
     compiler = compiler_of(info, query, now=info.context.now())
@@ -153,7 +153,7 @@ class MarketplaceQuery:
             if compiled is not None:
                 return compiled  # type: ignore[return-value]  # passed through by the executor
         rows = await slots.open_slots(
-            info.context,
+            info.context.uow,
             specialization_id=spec,
             starts_after=starts_after,
             starts_before=starts_before,
@@ -182,7 +182,8 @@ class MarketplaceQuery:
             if compiled is not None:
                 return compiled  # type: ignore[return-value]  # passed through by the executor
         rows = await booking.my_interviews(
-            info.context,
+            info.context.uow,
+            info.context.require_viewer(),
             statuses=[s.value for s in status] if status else None,
             include_archived=include_archived,
             after=_keyset_cursor(after),
@@ -194,7 +195,9 @@ class MarketplaceQuery:
 
     @strawberry.field(description="An interview; null unless the viewer takes part or is staff.")
     async def interview(self, info: Info, id: strawberry.ID) -> Interview | None:
-        row = await booking.get_interview(info.context, parse_global_id(id, "Interview"))
+        row = await booking.get_interview(
+            info.context.uow, info.context.optional_viewer(), parse_global_id(id, "Interview")
+        )
         return Interview.from_row(row) if row else None
 
 
@@ -203,7 +206,8 @@ class MarketplaceMutation:
     @strawberry.mutation(description="Publish a slot.", extensions=authenticated())
     async def create_slot(self, info: Info, input: CreateSlotInput) -> Slot:
         row = await slots.create_slot(
-            info.context,
+            info.context.uow,
+            info.context.require_viewer(),
             specialization_id=parse_global_id(
                 input.specialization_id, "Specialization", field="specializationId"
             ),
@@ -219,7 +223,11 @@ class MarketplaceMutation:
         description="Take an open slot off the board (host only).", extensions=authenticated()
     )
     async def withdraw_slot(self, info: Info, id: strawberry.ID) -> Slot:
-        return Slot.from_row(await slots.withdraw_slot(info.context, parse_global_id(id, "Slot")))
+        return Slot.from_row(
+            await slots.withdraw_slot(
+                info.context.uow, info.context.require_viewer(), parse_global_id(id, "Slot")
+            )
+        )
 
     @strawberry.mutation(
         description=(
@@ -231,4 +239,6 @@ class MarketplaceMutation:
     )
     async def book_slot(self, info: Info, slot_id: strawberry.ID) -> Interview:
         key = parse_global_id(slot_id, "Slot", field="slotId")
-        return Interview.from_row(await booking.book_slot(info.context, key))
+        return Interview.from_row(
+            await booking.book_slot(info.context.uow, info.context.require_viewer(), key)
+        )

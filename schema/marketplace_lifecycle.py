@@ -33,7 +33,9 @@ class LifecycleMutation:
         extensions=authenticated(),
     )
     async def cancel_interview(self, info: Info, id: strawberry.ID, reason: str | None = None) -> Interview:
-        row = await lifecycle.cancel_interview(info.context, _interview_key(id), reason)
+        row = await lifecycle.cancel_interview(
+            info.context.uow, info.context.require_viewer(), _interview_key(id), reason
+        )
         return Interview.from_row(row)
 
     @strawberry.mutation(
@@ -41,26 +43,36 @@ class LifecycleMutation:
         extensions=authenticated(),
     )
     async def start_interview(self, info: Info, id: strawberry.ID) -> Interview:
-        return Interview.from_row(await lifecycle.start_interview(info.context, _interview_key(id)))
+        return Interview.from_row(
+            await lifecycle.start_interview(
+                info.context.uow, info.context.require_viewer(), _interview_key(id)
+            )
+        )
 
     @strawberry.mutation(
         description="Complete a started interview (interviewer only); pays the reward.",
         extensions=authenticated(),
     )
     async def complete_interview(self, info: Info, id: strawberry.ID) -> Interview:
-        row = await lifecycle.complete_interview(info.context, _interview_key(id))
+        row = await lifecycle.complete_interview(
+            info.context.uow, info.context.require_viewer(), _interview_key(id)
+        )
         return Interview.from_row(row)
 
     @strawberry.mutation(
         description="Hide a finished interview from your own list.", extensions=authenticated()
     )
     async def archive_interview(self, info: Info, id: strawberry.ID) -> Interview:
-        row = await lifecycle.archive_interview(info.context, _interview_key(id))
+        row = await lifecycle.archive_interview(
+            info.context.uow, info.context.require_viewer(), _interview_key(id)
+        )
         return Interview.from_row(row)
 
     @strawberry.mutation(description="Report the other participant as absent.", extensions=authenticated())
     async def report_no_show(self, info: Info, id: strawberry.ID, reason: str | None = None) -> NoShowReport:
-        row = await lifecycle.report_no_show(info.context, _interview_key(id), reason)
+        row = await lifecycle.report_no_show(
+            info.context.uow, info.context.require_viewer(), _interview_key(id), reason
+        )
         return NoShowReport.from_row(row)
 
     @strawberry.mutation(
@@ -70,7 +82,11 @@ class LifecycleMutation:
         self, info: Info, report_id: strawberry.ID, upheld: bool, note: str | None = None
     ) -> NoShowReport:
         key = parse_global_id(report_id, "NoShowReport", field="reportId")
-        return NoShowReport.from_row(await lifecycle.resolve_no_show(info.context, key, upheld, note))
+        return NoShowReport.from_row(
+            await lifecycle.resolve_no_show(
+                info.context.uow, info.context.require_viewer(), key, upheld, note
+            )
+        )
 
     @strawberry.mutation(
         description="Rate the other participant once the interview is completed.",
@@ -78,7 +94,9 @@ class LifecycleMutation:
     )
     async def submit_feedback(self, info: Info, input: SubmitFeedbackInput) -> Feedback:
         key = parse_global_id(input.interview_id, "Interview", field="interviewId")
-        row = await feedback.submit_feedback(info.context, key, input.rating, input.comment)
+        row = await feedback.submit_feedback(
+            info.context.uow, info.context.require_viewer(), key, input.rating, input.comment
+        )
         return Feedback.from_row(row)
 
     @strawberry.mutation(
@@ -89,8 +107,12 @@ class LifecycleMutation:
         self, info: Info, user_id: strawberry.ID, amount: int, reason: str
     ) -> PointsEntry:
         key = parse_global_id(user_id, "User", field="userId")
-        return PointsEntry.from_row(await ledger.adjust_points(info.context, key, amount, reason))
+        return PointsEntry.from_row(
+            await ledger.adjust_points(info.context.uow, info.context.require_viewer(), key, amount, reason)
+        )
 
     @strawberry.mutation(description="Replace your secret calendar feed URL.", extensions=authenticated())
     async def regenerate_calendar_feed_url(self, info: Info) -> User:
-        return User.from_row(await calendar.regenerate_calendar_token(info.context))
+        return User.from_row(
+            await calendar.regenerate_calendar_token(info.context.uow, info.context.require_viewer())
+        )

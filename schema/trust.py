@@ -61,13 +61,15 @@ class TrustQuery:
     ) -> relay.Connection[ApiKey]:
         size = page_size(first, info.context.settings)
         after_id = int(decode_cursor(after, 1)[0]) if after else None
-        rows = await api_keys.list_api_keys(info.context, after_id=after_id, limit=size + 1)
+        rows = await api_keys.list_api_keys(
+            info.context.uow, info.context.require_session_viewer(), after_id=after_id, limit=size + 1
+        )
         nodes = [ApiKey.from_row(r) for r in rows]
         return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
 
     @strawberry.field(description="Platform figures (admins only).", extensions=requires_role(*ADMIN_ROLES))
     async def platform_stats(self, info: Info) -> PlatformStats:
-        figures = await stats.platform_stats(info.context)
+        figures = await stats.platform_stats(info.context.uow)
         return PlatformStats(
             members=figures.members,
             blocked_members=figures.blocked_members,
@@ -92,7 +94,7 @@ class TrustQuery:
         size = page_size(first, info.context.settings)
         after_id = int(decode_cursor(after, 1)[0]) if after else None
         rows = await moderation.no_show_reports(
-            info.context, status=status.value if status else None, after_id=after_id, limit=size + 1
+            info.context.uow, status=status.value if status else None, after_id=after_id, limit=size + 1
         )
         nodes = [NoShowReport.from_row(r) for r in rows]
         return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
@@ -100,13 +102,13 @@ class TrustQuery:
     @strawberry.field(description="A member's avatar (public).")
     async def avatar(self, info: Info, user_id: strawberry.ID) -> UploadedFile | None:
         key = parse_global_id(user_id, "User", field="userId")
-        row = await uploads.latest_upload(info.context, key, "AVATAR")
+        row = await uploads.latest_upload(info.context.uow, info.context.optional_viewer(), key, "AVATAR")
         return UploadedFile.from_row(row) if row else None
 
     @strawberry.field(description="A member's resume: for them, interviewers of their interviews and staff.")
     async def resume(self, info: Info, user_id: strawberry.ID) -> UploadedFile | None:
         key = parse_global_id(user_id, "User", field="userId")
-        row = await uploads.latest_upload(info.context, key, "RESUME")
+        row = await uploads.latest_upload(info.context.uow, info.context.optional_viewer(), key, "RESUME")
         return UploadedFile.from_row(row) if row else None
 
 
@@ -118,7 +120,9 @@ class TrustMutation:
         extensions=authenticated(),
     )
     async def upload_avatar(self, info: Info, file: Upload) -> UploadedFile:
-        return UploadedFile.from_row(await uploads.upload_avatar(info.context, file))
+        return UploadedFile.from_row(
+            await uploads.upload_avatar(info.context.uow, info.context.require_viewer(), file)
+        )
 
     @strawberry.mutation(
         description="Upload a resume (PDF; multipart request with a `GraphQL-Require-Preflight` "
@@ -126,7 +130,9 @@ class TrustMutation:
         extensions=authenticated(),
     )
     async def upload_resume(self, info: Info, file: Upload) -> UploadedFile:
-        return UploadedFile.from_row(await uploads.upload_resume(info.context, file))
+        return UploadedFile.from_row(
+            await uploads.upload_resume(info.context.uow, info.context.require_viewer(), file)
+        )
 
     @strawberry.mutation(
         description="Block a member until a time, or permanently when `until` is null. Revokes their "
@@ -137,19 +143,23 @@ class TrustMutation:
         self, info: Info, user_id: strawberry.ID, reason: str, until: datetime | None = None
     ) -> User:
         key = parse_global_id(user_id, "User", field="userId")
-        return User.from_row(await moderation.block_user(info.context, key, reason, until))
+        return User.from_row(
+            await moderation.block_user(info.context.uow, info.context.require_viewer(), key, reason, until)
+        )
 
     @strawberry.mutation(description="Lift a block.", extensions=requires_role(*MODERATOR_ROLES))
     async def unblock_user(self, info: Info, user_id: strawberry.ID) -> User:
         key = parse_global_id(user_id, "User", field="userId")
-        return User.from_row(await moderation.unblock_user(info.context, key))
+        return User.from_row(
+            await moderation.unblock_user(info.context.uow, info.context.require_viewer(), key)
+        )
 
     @strawberry.mutation(
         description="Revoke every session of the viewer; returns how many were live.",
         extensions=authenticated(),
     )
     async def log_out_all(self, info: Info) -> int:
-        return await moderation.log_out_all(info.context)
+        return await moderation.log_out_all(info.context.uow, info.context.require_session_viewer())
 
     @strawberry.mutation(
         description="Change the password. Every other session is revoked; pass `keepRefreshToken` "
@@ -164,17 +174,25 @@ class TrustMutation:
         keep_refresh_token: str | None = None,
     ) -> bool:
         return await moderation.change_password(
-            info.context, current_password, new_password, keep_refresh_token
+            info.context.uow,
+            info.context.require_session_viewer(),
+            current_password,
+            new_password,
+            keep_refresh_token,
         )
 
     @strawberry.mutation(
         description="Create an API key; its secret is returned only here.", extensions=authenticated()
     )
     async def create_api_key(self, info: Info, name: str, scope: ApiKeyScope) -> CreatedApiKey:
-        row, secret = await api_keys.create_api_key(info.context, name, scope.value)
+        row, secret = await api_keys.create_api_key(
+            info.context.uow, info.context.require_session_viewer(), name, scope.value
+        )
         return CreatedApiKey(api_key=ApiKey.from_row(row), secret=secret)
 
     @strawberry.mutation(description="Revoke one of your API keys.", extensions=authenticated())
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKey:
         key = parse_global_id(id, "ApiKey")
-        return ApiKey.from_row(await api_keys.revoke_api_key(info.context, key))
+        return ApiKey.from_row(
+            await api_keys.revoke_api_key(info.context.uow, info.context.require_session_viewer(), key)
+        )

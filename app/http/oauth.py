@@ -306,7 +306,7 @@ async def callback(request: Request) -> Response:
             except (AuthlibBaseError, httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
                 # A refused code, an unreachable provider or a malformed answer: no login.
                 raise Unauthenticated("The provider did not complete the login.") from exc
-        tokens = await sign_in_external(context, identity)
+        tokens = await sign_in_external(context.uow, identity)
     except AppError as error:
         status = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "RATE_LIMITED": 429}.get(error.code, 400)
         return _clear(_error(settings, error, status), provider.name)

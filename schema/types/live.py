@@ -69,7 +69,9 @@ class Message(relay.Node):
     ) -> list[Message | None]:
         from resolvers.chat import visible_messages
 
-        rows = await visible_messages(info.context, [int(i) for i in node_ids])
+        rows = await visible_messages(
+            info.context.uow, info.context.optional_viewer(), [int(i) for i in node_ids]
+        )
         return [cls.from_row(row) if row else None for row in rows]
 
     @strawberry.field
@@ -113,5 +115,7 @@ class Notification(relay.Node):
     ) -> list[Notification | None]:
         from resolvers.notifications import own_notifications
 
-        rows = await own_notifications(info.context, [int(i) for i in node_ids])
+        rows = await own_notifications(
+            info.context.uow, info.context.optional_viewer(), [int(i) for i in node_ids]
+        )
         return [cls.from_row(row) if row else None for row in rows]

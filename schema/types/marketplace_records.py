@@ -195,7 +195,7 @@ async def user_points_ledger(
         return None
     size = page_size(first, info.context.settings)
     after_id = int(decode_cursor(after, 1)[0]) if after else None
-    rows = await ledger.ledger_entries(info.context, user_id, after_id=after_id, limit=size + 1)
+    rows = await ledger.ledger_entries(info.context.uow, user_id, after_id=after_id, limit=size + 1)
     nodes = [PointsEntry.from_row(r) for r in rows]
     return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
 
@@ -206,4 +206,4 @@ async def user_calendar_feed_url(info: Info, user_id: int) -> str | None:
     if viewer is None or viewer.id != user_id:
         return None
     row = await info.context.loaders.user.load(user_id)
-    return feed_url(info.context, row.calendar_token) if row else None
+    return feed_url(info.context.uow, row.calendar_token) if row else None
