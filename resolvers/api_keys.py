@@ -13,7 +13,7 @@ from app.core.errors import NotFound, Unauthenticated
 from db.models import ApiKey, User
 from db.session import Db
 from resolvers import audit, validation
-from resolvers.accounts import blocked_error
+from resolvers.accounts.sessions import blocked_error
 from resolvers.unit_of_work import Services, UnitOfWork
 
 KEY_PREFIX = "mik_"

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry
+from resolvers.unit_of_work import UnitOfWork
 
 
 async def record(
@@ -41,3 +45,28 @@ def _inet(ip: str | None) -> str | None:
         return str(ipaddress.ip_address(ip))
     except ValueError:
         return None
+
+
+async def audit_entries(
+    uow: UnitOfWork,
+    *,
+    after_id: int | None,
+    limit: int,
+    action: str | None = None,
+    actor_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Sequence[AuditEntry]:
+    """Newest first; `since` inclusive, `until` exclusive."""
+    statement = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if after_id is not None:
+        statement = statement.where(AuditEntry.id < after_id)
+    if action:
+        statement = statement.where(AuditEntry.action == action)
+    if actor_id is not None:
+        statement = statement.where(AuditEntry.actor_id == actor_id)
+    if since is not None:
+        statement = statement.where(AuditEntry.created_at >= since)
+    if until is not None:
+        statement = statement.where(AuditEntry.created_at < until)
+    return (await uow.db.execute(statement)).scalars().all()

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from app.core.errors import RateLimited
 from db.models import Message, User
 from resolvers import validation
-from resolvers.booking import can_view_interview
-from resolvers.lifecycle import lock_interview
+from resolvers.interviews.access import can_view_interview
+from resolvers.interviews.lifecycle import lock_interview
 from resolvers.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("mockinterview.live")

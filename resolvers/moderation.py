@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.enums import ControlKind, InterviewStatus
 from app.core.errors import BadUserInput, Forbidden, NotFound
-from app.core.tokens import hash_token
 from dataloaders import forget
-from db.models import NoShowReport, RefreshToken, User
+from db.models import Interview, NoShowReport, User
 from resolvers import audit, validation
-from resolvers.accounts import _throttle, revoke_all_sessions
+from resolvers.accounts.sessions import revoke_all_sessions
 from resolvers.unit_of_work import UnitOfWork
-
-
-def control_channel(uow: UnitOfWork, user_id: int) -> str:
-    """The Redis channel on which a member's live sockets are told to close."""
-    return f"{uow.settings.redis_prefix}user:{user_id}:control"
 
 
 async def block_user(uow: UnitOfWork, actor: User, user_id: int, reason: str, until: datetime | None) -> User:
@@ -51,10 +48,7 @@ async def block_user(uow: UnitOfWork, actor: User, user_id: int, reason: str, un
         )
         await session.flush()
 
-        async def announce() -> None:
-            await uow.services.hub.publish(control_channel(uow, user_id), {"kind": "BLOCKED"})
-
-        uow.db.after_commit(announce)
+        uow.publish_after_commit(uow.channels.control(user_id), {"kind": ControlKind.BLOCKED.value})
     forget(uow.loaders.user, user_id)
     return user
 
@@ -89,86 +83,6 @@ async def unblock_user(uow: UnitOfWork, actor: User, user_id: int) -> User:
     return user
 
 
-async def _active_sessions(session: AsyncSession, user_id: int, now: datetime) -> int:
-    count = await session.scalar(
-        select(func.count(func.distinct(RefreshToken.family_id))).where(
-            RefreshToken.user_id == user_id,
-            RefreshToken.revoked_at.is_(None),
-            RefreshToken.used_at.is_(None),
-            RefreshToken.expires_at > now,
-        )
-    )
-    return int(count or 0)
-
-
-async def log_out_all(uow: UnitOfWork, actor: User) -> int:
-    """Revoke every session of the actor; the number of live sessions that were revoked."""
-    now = uow.now()
-    async with uow.db.transaction() as session:
-        count = await _active_sessions(session, actor.id, now)
-        await revoke_all_sessions(session, actor.id, now)
-        await audit.record(
-            session,
-            "auth.logout_all",
-            actor_id=actor.id,
-            target_type="User",
-            target_id=actor.id,
-            ip=uow.client_ip,
-            sessions=count,
-        )
-
-        async def announce() -> None:
-            await uow.services.hub.publish(control_channel(uow, actor.id), {"kind": "LOGGED_OUT"})
-
-        uow.db.after_commit(announce)
-    return count
-
-
-async def change_password(
-    uow: UnitOfWork,
-    actor: User,
-    current_password: str,
-    new_password: str,
-    keep_refresh_token: str | None,
-) -> bool:
-    """Change the actor's password; every other session (refresh-token family) is revoked."""
-    settings = uow.settings
-    await _throttle(uow, f"password:user:{actor.id}", settings.rate_limit_login_per_email)
-    new_password = validation.password(new_password)
-    if len(current_password) > 256 or not await uow.services.passwords.verify(
-        actor.password_hash, current_password
-    ):
-        raise BadUserInput("The current password is wrong.", field="currentPassword")
-    new_hash = await uow.services.passwords.hash(new_password)
-    now = uow.now()
-    async with uow.db.transaction() as session:
-        await session.execute(update(User).where(User.id == actor.id).values(password_hash=new_hash))
-        kept = None
-        if keep_refresh_token:
-            kept = await session.scalar(
-                select(RefreshToken.family_id).where(
-                    RefreshToken.token_hash == hash_token(keep_refresh_token),
-                    RefreshToken.user_id == actor.id,
-                )
-            )
-        statement = update(RefreshToken).where(
-            RefreshToken.user_id == actor.id, RefreshToken.revoked_at.is_(None)
-        )
-        if kept is not None:
-            statement = statement.where(RefreshToken.family_id != kept)
-        await session.execute(statement.values(revoked_at=now))
-        await audit.record(
-            session,
-            "auth.password_changed",
-            actor_id=actor.id,
-            target_type="User",
-            target_id=actor.id,
-            ip=uow.client_ip,
-        )
-    forget(uow.loaders.user, actor.id)
-    return True
-
-
 async def no_show_reports(
     uow: UnitOfWork, *, status: str | None, after_id: int | None, limit: int
 ) -> Sequence[NoShowReport]:
@@ -179,3 +93,72 @@ async def no_show_reports(
     if after_id is not None:
         statement = statement.where(NoShowReport.id > after_id)
     return (await uow.db.execute(statement)).scalars().all()
+
+
+async def set_role(uow: UnitOfWork, actor: User, user_id: int, role: str) -> User:
+    async with uow.db.transaction() as session:
+        user = await session.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise NotFound("No User with this ID.")
+        previous = user.role
+        user.role = role
+        await audit.record(
+            session,
+            "user.role_changed",
+            actor_id=actor.id,
+            target_type="User",
+            target_id=user.id,
+            ip=uow.client_ip,
+            previous=previous,
+            role=role,
+        )
+    forget(uow.loaders.user, user_id)
+    return user
+
+
+def role_value(role: object) -> str:
+    value = getattr(role, "value", role)
+    if value not in ("MEMBER", "MODERATOR", "ADMIN"):
+        raise BadUserInput("Unknown role.", field="role")
+    return str(value)
+
+
+@dataclass
+class PlatformStats:
+    members: int
+    blocked_members: int
+    interviews_by_status: dict[str, int]
+    points_in_circulation: int
+    no_show_rate: float
+
+
+async def platform_stats(uow: UnitOfWork) -> PlatformStats:
+    """Members, interviews per status, the sum of all balances and the no-show rate.
+
+    The no-show rate is NO_SHOW / (COMPLETED + NO_SHOW): the share of interviews that were due to
+    happen and did not; 0.0 before any interview has finished.
+    """
+    now = uow.now()
+    blocked_now = User.blocked_at.is_not(None) & (User.blocked_until.is_(None) | (User.blocked_until > now))
+    members_row: Any = (
+        await uow.db.execute(
+            select(
+                func.count(),
+                func.count().filter(blocked_now),
+                func.coalesce(func.sum(User.points_balance), 0),
+            ).select_from(User)
+        )
+    ).one()
+    statement = select(Interview.status, func.count()).group_by(Interview.status)
+    rows: list[Any] = list((await uow.db.execute(statement)).all())
+    by_status = dict.fromkeys((s.value for s in InterviewStatus), 0)
+    for status, count in rows:
+        by_status[str(status)] = int(count)
+    finished = by_status["COMPLETED"] + by_status["NO_SHOW"]
+    return PlatformStats(
+        members=int(members_row[0]),
+        blocked_members=int(members_row[1]),
+        interviews_by_status=by_status,
+        points_in_circulation=int(members_row[2]),
+        no_show_rate=by_status["NO_SHOW"] / finished if finished else 0.0,
+    )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import InsufficientPoints
+from app.core.errors import BadUserInput, InsufficientPoints, NotFound
+from dataloaders import forget
 from db.models import PointsEntry, User
+from resolvers import audit, notifications, validation
+from resolvers.unit_of_work import UnitOfWork
 
 
 async def change_balance(
@@ -44,3 +49,47 @@ async def change_balance(
     session.add(entry)
     await session.flush()
     return entry
+
+
+async def ledger_entries(
+    uow: UnitOfWork, user_id: int, *, after_id: int | None, limit: int
+) -> Sequence[PointsEntry]:
+    """A member's ledger, newest first (callers check that the viewer may read it)."""
+    statement = (
+        select(PointsEntry).where(PointsEntry.user_id == user_id).order_by(PointsEntry.id.desc()).limit(limit)
+    )
+    if after_id is not None:
+        statement = statement.where(PointsEntry.id < after_id)
+    return (await uow.db.execute(statement)).scalars().all()
+
+
+async def adjust_points(uow: UnitOfWork, actor: User, user_id: int, amount: int, reason: str) -> PointsEntry:
+    """An admin adds or removes points; never below zero, always audit-logged."""
+    if amount == 0 or abs(amount) > MAX_ADJUSTMENT:
+        raise BadUserInput(f"`amount` must be non-zero and at most {MAX_ADJUSTMENT} in size.", field="amount")
+    clean_reason = validation.text(reason, "reason", min_length=1, max_length=500)
+    async with uow.db.transaction() as session:
+        if await session.get(User, user_id) is None:
+            raise NotFound("No User with this ID.")
+        entry = await change_balance(
+            session, user_id, amount, "ADJUSTMENT", reason=clean_reason, actor_id=actor.id
+        )
+        await audit.record(
+            session,
+            "points.adjusted",
+            actor_id=actor.id,
+            target_type="User",
+            target_id=user_id,
+            ip=uow.client_ip,
+            amount=amount,
+            reason=clean_reason,
+            balance_after=entry.balance_after,
+        )
+        await session.refresh(entry)
+        payload = {"amount": amount, "balanceAfter": entry.balance_after, "reason": clean_reason}
+        await notifications.notify(session, user_id, "POINTS_CHANGED", payload, uow)
+    forget(uow.loaders.user, user_id)
+    return entry
+
+
+MAX_ADJUSTMENT = 1_000_000

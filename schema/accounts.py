@@ -8,7 +8,9 @@ import strawberry
 from strawberry import relay
 
 from app.core.errors import BadUserInput
-from resolvers import accounts, users
+from resolvers import audit, moderation, specializations
+from resolvers.accounts import credentials, profile, sessions
+from resolvers.accounts.sessions import IssuedTokens
 from schema.context import Context
 from schema.enums import Role
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
@@ -42,7 +44,7 @@ class UpdateProfileInput:
     )
 
 
-def _payload(tokens: accounts.IssuedTokens) -> AuthPayload:
+def _payload(tokens: IssuedTokens) -> AuthPayload:
     return AuthPayload(
         access_token=tokens.access_token,
         refresh_token=tokens.refresh_token,
@@ -77,7 +79,9 @@ class AccountsQuery:
 
     @strawberry.field(description="All specializations, by name.")
     async def specializations(self, info: Info) -> list[Specialization]:
-        return [Specialization.from_row(r) for r in await users.list_specializations(info.context.uow)]
+        return [
+            Specialization.from_row(r) for r in await specializations.list_specializations(info.context.uow)
+        ]
 
     @strawberry.field(
         description="Search members by name or email (staff only).",
@@ -93,7 +97,7 @@ class AccountsQuery:
     ) -> relay.Connection[User]:
         size = page_size(first, info.context.settings)
         after_id = int(decode_cursor(after, 1)[0]) if after else None
-        rows = await users.search_users(
+        rows = await profile.search_users(
             info.context.uow,
             search=search,
             role=role.value if role else None,
@@ -120,7 +124,7 @@ class AccountsQuery:
         size = page_size(first, info.context.settings)
         after_id = int(decode_cursor(after, 1)[0]) if after else None
         actor_key = parse_global_id(actor_id, "User", field="actorId") if actor_id else None
-        rows = await users.audit_entries(
+        rows = await audit.audit_entries(
             info.context.uow,
             after_id=after_id,
             limit=size + 1,
@@ -137,20 +141,20 @@ class AccountsQuery:
 class AccountsMutation:
     @strawberry.mutation(description="Create an account; returns a signed-in session.")
     async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
-        tokens = await accounts.sign_up(info.context.uow, input.email, input.password, input.display_name)
+        tokens = await credentials.sign_up(info.context.uow, input.email, input.password, input.display_name)
         return _payload(tokens)
 
     @strawberry.mutation(description="Exchange email and password for tokens.")
     async def log_in(self, info: Info, input: LogInInput) -> AuthPayload:
-        return _payload(await accounts.log_in(info.context.uow, input.email, input.password))
+        return _payload(await credentials.log_in(info.context.uow, input.email, input.password))
 
     @strawberry.mutation(description="Rotate a refresh token; the old one stops working.")
     async def refresh_tokens(self, info: Info, refresh_token: str) -> AuthPayload:
-        return _payload(await accounts.refresh_tokens(info.context.uow, refresh_token))
+        return _payload(await sessions.refresh_tokens(info.context.uow, refresh_token))
 
     @strawberry.mutation(description="Revoke the session this refresh token belongs to.")
     async def log_out(self, info: Info, refresh_token: str) -> bool:
-        return await accounts.log_out(info.context.uow, refresh_token)
+        return await sessions.log_out(info.context.uow, refresh_token)
 
     @strawberry.mutation(description="Edit the signed-in member's profile.", extensions=authenticated())
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> User:
@@ -162,7 +166,7 @@ class AccountsMutation:
             if input.specialization_ids is not None
             else None
         )
-        row = await accounts.update_profile(
+        row = await profile.update_profile(
             info.context.uow,
             info.context.require_viewer(),
             display_name=input.display_name,
@@ -176,11 +180,11 @@ class AccountsMutation:
     async def set_user_role(self, info: Info, user_id: strawberry.ID, role: Role) -> User:
         key = parse_global_id(user_id, "User", field="userId")
         return User.from_row(
-            await users.set_role(info.context.uow, info.context.require_viewer(), key, role.value)
+            await moderation.set_role(info.context.uow, info.context.require_viewer(), key, role.value)
         )
 
     @strawberry.mutation(description="Add an interview topic.", extensions=requires_role(*ADMIN_ROLES))
     async def create_specialization(self, info: Info, name: str) -> Specialization:
         return Specialization.from_row(
-            await users.create_specialization(info.context.uow, info.context.require_viewer(), name)
+            await specializations.create_specialization(info.context.uow, info.context.require_viewer(), name)
         )

@@ -9,7 +9,8 @@ import strawberry
 from strawberry import relay
 
 from app.core.errors import BadUserInput
-from resolvers import booking, slots
+from resolvers import slots
+from resolvers.interviews import booking
 from schema.context import Context
 from schema.execution.compiled_pages import my_interviews_sql, open_slots_sql
 from schema.execution.compiled_reads import compiled_connection, compiler_of

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import calendar, feedback, ledger, lifecycle
+from resolvers import calendar, points
+from resolvers.interviews import feedback, lifecycle
 from schema.context import Context
 from schema.ids import parse_global_id
 from schema.permissions import ADMIN_ROLES, MODERATOR_ROLES, authenticated, requires_role
@@ -108,7 +109,7 @@ class LifecycleMutation:
     ) -> PointsEntry:
         key = parse_global_id(user_id, "User", field="userId")
         return PointsEntry.from_row(
-            await ledger.adjust_points(info.context.uow, info.context.require_viewer(), key, amount, reason)
+            await points.adjust_points(info.context.uow, info.context.require_viewer(), key, amount, reason)
         )
 
     @strawberry.mutation(description="Replace your secret calendar feed URL.", extensions=authenticated())

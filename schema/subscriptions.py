@@ -16,7 +16,7 @@ from app.core.errors import AppError, NotFound, Unauthenticated
 from app.core.events import HubError, SubscriberTooSlow, Subscription
 from db.models import Interview, User
 from db.session import Db
-from resolvers.booking import can_view_interview
+from resolvers.interviews.access import can_view_interview
 from schema.context import Context
 from schema.live_context import EventScope, LiveContext, event_scope
 

@@ -13,7 +13,8 @@ from strawberry.file_uploads import Upload
 from strawberry.types.graphql import OperationType
 
 from app.core.errors import FORBIDDEN
-from resolvers import api_keys, moderation, stats, uploads
+from resolvers import api_keys, moderation, uploads
+from resolvers.accounts import credentials, sessions
 from schema.context import Context
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
 from schema.pagination import build_connection, page_size
@@ -69,7 +70,7 @@ class TrustQuery:
 
     @strawberry.field(description="Platform figures (admins only).", extensions=requires_role(*ADMIN_ROLES))
     async def platform_stats(self, info: Info) -> PlatformStats:
-        figures = await stats.platform_stats(info.context.uow)
+        figures = await moderation.platform_stats(info.context.uow)
         return PlatformStats(
             members=figures.members,
             blocked_members=figures.blocked_members,
@@ -159,7 +160,7 @@ class TrustMutation:
         extensions=authenticated(),
     )
     async def log_out_all(self, info: Info) -> int:
-        return await moderation.log_out_all(info.context.uow, info.context.require_session_viewer())
+        return await sessions.log_out_all(info.context.uow, info.context.require_session_viewer())
 
     @strawberry.mutation(
         description="Change the password. Every other session is revoked; pass `keepRefreshToken` "
@@ -173,7 +174,7 @@ class TrustMutation:
         new_password: str,
         keep_refresh_token: str | None = None,
     ) -> bool:
-        return await moderation.change_password(
+        return await credentials.change_password(
             info.context.uow,
             info.context.require_session_viewer(),
             current_password,

@@ -77,6 +77,7 @@ class ControlKind(StrEnum):
     """Messages on a member's control channel."""
 
     BLOCKED = "BLOCKED"
+    LOGGED_OUT = "LOGGED_OUT"
     ROLE_CHANGED = "ROLE_CHANGED"
 
 

@@ -90,7 +90,7 @@ def sniff_pdf(data: bytes) -> Sniffed:
 
 async def serve_file(request: Request) -> Response:
     """GET /files/{key}: avatars to anyone; a resume to its owner, their interviewers and staff."""
-    from app.http.authentication import authenticate_with_method
+    from resolvers.accounts.authentication import authenticate_with_method
     from resolvers.uploads import readable_upload
 
     state: Services = request.app.state.services

@@ -18,12 +18,12 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from app.core.errors import ServiceUnavailable
 from app.core.settings import Settings
-from app.http.authentication import authenticate_with_method
 from app.http.response_cache import ResponseCache
 from app.live.fanout import SharedFanoutHandler
 from app.live.ws_auth import authenticate_socket
 from dataloaders import Loaders
 from db.session import Db
+from resolvers.accounts.authentication import authenticate_with_method
 from resolvers.unit_of_work import Services
 from schema.build import build_schema
 from schema.context import Context

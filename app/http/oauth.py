@@ -34,6 +34,7 @@ from app.core.settings import Settings
 from app.http.oauth_documents import DocumentCache
 from dataloaders import Loaders
 from db.session import Db
+from resolvers.accounts.oauth import ExternalIdentity
 from resolvers.unit_of_work import Services
 from schema.context import Context
 
@@ -64,15 +65,6 @@ class Provider:
     @property
     def is_oidc(self) -> bool:
         return self.discovery_url is not None
-
-
-@dataclass(frozen=True)
-class ExternalIdentity:
-    provider: str
-    subject: str
-    email: str | None
-    email_verified: bool
-    name: str | None
 
 
 def configured_providers(settings: Settings) -> dict[str, Provider]:
@@ -284,7 +276,7 @@ async def _identity(
 
 async def callback(request: Request) -> Response:
     """Finish the flow: check state, exchange the code, verify the ID token, sign the member in."""
-    from resolvers.oauth import sign_in_external
+    from resolvers.accounts.oauth import sign_in_external
 
     state: Services = request.app.state.services
     settings = state.settings

@@ -8,8 +8,8 @@ from typing import Any
 from strawberry.exceptions import ConnectionRejectionError
 
 from app.core.tokens import InvalidToken
-from app.http.authentication import authenticate_with_method
 from db.session import Db
+from resolvers.accounts.authentication import authenticate_with_method
 from resolvers.unit_of_work import Services
 from schema.context import Context
 from schema.live_context import LiveContext, expiry_timers

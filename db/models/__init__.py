@@ -1,9 +1,16 @@
-"""All ORM models; import from here so alembic sees the full metadata."""
+"""All ORM models, one module per feature; import from here so alembic sees the full metadata."""
 
-from db.models.accounts import AuditEntry, RefreshToken, Specialization, User, UserSpecialization
-from db.models.live import Message, Notification
-from db.models.marketplace import Feedback, Interview, NoShowReport, PointsEntry, Slot
-from db.models.trust import ApiKey, OAuthIdentity, Upload
+from db.models.accounts import OAuthIdentity, RefreshToken, User, UserSpecialization
+from db.models.api_keys import ApiKey
+from db.models.audit import AuditEntry
+from db.models.chat import Message
+from db.models.interviews import Feedback, Interview
+from db.models.moderation import NoShowReport
+from db.models.notifications import Notification
+from db.models.points import PointsEntry
+from db.models.slots import Slot
+from db.models.specializations import Specialization
+from db.models.uploads import Upload
 
 __all__ = [
     "ApiKey",

@@ -1,10 +1,9 @@
-"""Members, their sessions (refresh tokens), specializations and the audit log."""
+"""Members, their specializations, sessions (refresh tokens) and external (OAuth/OIDC) identities."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -17,7 +16,6 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, CreatedAtMixin, IdMixin
@@ -56,16 +54,6 @@ class User(IdMixin, CreatedAtMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 
-class Specialization(IdMixin, CreatedAtMixin, Base):
-    __tablename__ = "specializations"
-    __table_args__ = (
-        CheckConstraint("char_length(name) BETWEEN 1 AND 80", name="name_length"),
-        Index("uq_specializations_lower_name", func.lower(text("name")), unique=True),
-    )
-
-    name: Mapped[str] = mapped_column(Text)
-
-
 class UserSpecialization(Base):
     __tablename__ = "user_specializations"
 
@@ -91,17 +79,11 @@ class RefreshToken(IdMixin, CreatedAtMixin, Base):
     revoked_at: Mapped[datetime | None]
 
 
-class AuditEntry(IdMixin, CreatedAtMixin, Base):
-    """Append-only record of security-relevant and administrative actions."""
+class OAuthIdentity(IdMixin, CreatedAtMixin, Base):
+    __tablename__ = "oauth_identities"
+    __table_args__ = (Index("uq_oauth_identities_provider_subject", "provider", "subject", unique=True),)
 
-    __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_action_created_at", "action", "created_at"),)
-
-    actor_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
-    action: Mapped[str] = mapped_column(Text)
-    target_type: Mapped[str | None] = mapped_column(Text)
-    target_id: Mapped[int | None] = mapped_column(BigInteger)
-    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
-    ip: Mapped[str | None] = mapped_column(INET)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)

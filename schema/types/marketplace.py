@@ -17,8 +17,8 @@ from app.core.errors import BadUserInput
 from dataloaders.accounts import load_specializations, load_user_rows
 from dataloaders.chat import MessagePageKey
 from db import models
-from resolvers.booking import can_view_interview, is_participant
 from resolvers.calendar import EventParts, build_event, calendar_text
+from resolvers.interviews.access import can_view_interview, is_participant
 from schema.context import Context
 from schema.execution.fast_execution import MISSING, fast_getter
 from schema.ids import decode_cursor

@@ -12,9 +12,9 @@ from strawberry import relay
 
 from dataloaders.marketplace import UserStatsRow
 from db import models
-from resolvers import ledger
-from resolvers.booking import can_view_interview
+from resolvers import points
 from resolvers.calendar import feed_url
+from resolvers.interviews.access import can_view_interview
 from schema.context import Context
 from schema.ids import decode_cursor, encode_cursor
 from schema.pagination import build_connection, page_size
@@ -195,7 +195,7 @@ async def user_points_ledger(
         return None
     size = page_size(first, info.context.settings)
     after_id = int(decode_cursor(after, 1)[0]) if after else None
-    rows = await ledger.ledger_entries(info.context.uow, user_id, after_id=after_id, limit=size + 1)
+    rows = await points.ledger_entries(info.context.uow, user_id, after_id=after_id, limit=size + 1)
     nodes = [PointsEntry.from_row(r) for r in rows]
     return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
 

@@ -1,8 +1,8 @@
-"""Signing in with an external (OAuth/OIDC) identity: find, link or create the member."""
+"""Signing in through an external provider (OAuth 2 / OpenID Connect): find, link or create the member."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -10,14 +10,21 @@ from sqlalchemy.exc import IntegrityError
 from app.core.errors import Conflict, Forbidden
 from db.models import OAuthIdentity, User
 from resolvers import audit
-from resolvers.accounts import IssuedTokens, _issue, _throttle, blocked_error
+from resolvers.accounts.credentials import throttle
+from resolvers.accounts.sessions import IssuedTokens, blocked_error, issue_tokens
 from resolvers.points import change_balance
 from resolvers.unit_of_work import UnitOfWork
 
-if TYPE_CHECKING:
-    from app.http.oauth import ExternalIdentity
-
 UNVERIFIED_EMAIL = "The provider has not verified this email address; verify it there and try again."
+
+
+@dataclass(frozen=True)
+class ExternalIdentity:
+    provider: str
+    subject: str
+    email: str | None
+    email_verified: bool
+    name: str | None
 
 
 def _display_name(identity: ExternalIdentity) -> str:
@@ -32,7 +39,7 @@ async def sign_in_external(uow: UnitOfWork, identity: ExternalIdentity) -> Issue
     with that email, or creates a new member with the signup grant. An unverified (or missing) email
     creates nothing and links nothing: FORBIDDEN, so nobody can claim someone else's address.
     """
-    await _throttle(uow, f"login:ip:{uow.client_ip}", uow.settings.rate_limit_login_per_ip)
+    await throttle(uow, f"login:ip:{uow.client_ip}", uow.settings.rate_limit_login_per_ip)
     now = uow.now()
     async with uow.db.transaction() as session:
         user = await session.scalar(
@@ -93,6 +100,6 @@ async def sign_in_external(uow: UnitOfWork, identity: ExternalIdentity) -> Issue
             ip=uow.client_ip,
             provider=identity.provider,
         )
-        tokens = await _issue(uow, session, user)
+        tokens = await issue_tokens(uow, session, user)
         await session.refresh(user)
     return tokens

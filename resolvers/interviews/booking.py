@@ -1,4 +1,4 @@
-"""Booking a slot, and reading interviews with their object-level permission rules."""
+"""Booking a slot, and reading the interviews a member takes part in."""
 
 from __future__ import annotations
 
@@ -13,21 +13,9 @@ from dataloaders import forget
 from db.models import Interview, Slot, User
 from resolvers import events, notifications
 from resolvers.integrity import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, flush_or_conflict
+from resolvers.interviews.access import can_view_interview
 from resolvers.points import change_balance
 from resolvers.unit_of_work import UnitOfWork
-
-STAFF_ROLES = ("MODERATOR", "ADMIN")
-FINISHED = ("COMPLETED", "CANCELLED", "NO_SHOW")
-
-
-def is_participant(viewer: User | None, interview: Interview) -> bool:
-    """True when `viewer` is the interviewer or the candidate."""
-    return viewer is not None and viewer.id in (interview.interviewer_id, interview.candidate_id)
-
-
-def can_view_interview(viewer: User | None, interview: Interview) -> bool:
-    """Participants and staff may see an interview; everyone else must not learn it exists."""
-    return viewer is not None and (is_participant(viewer, interview) or viewer.role in STAFF_ROLES)
 
 
 async def book_slot(uow: UnitOfWork, actor: User, slot_id: int) -> Interview:

@@ -1,8 +1,5 @@
-"""Interview state machine: cancel, start, complete, archive, no-show reports and their resolution.
-
-Every transition locks the interview row (SELECT ... FOR UPDATE), then checks actor, state and
-clock, so of two racing transitions exactly one wins and the loser gets CONFLICT.
-"""
+"""An interview's lifecycle: cancel, start, complete, archive, report and resolve no-shows
+(docs/product.md, "Interview lifecycle")."""
 
 from __future__ import annotations
 
@@ -11,12 +8,12 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.enums import SlotEventKind
+from app.core.enums import FINISHED_STATUSES as FINISHED
+from app.core.enums import STAFF_ROLES, SlotEventKind
 from app.core.errors import Conflict, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Interview, NoShowReport, PointsEntry, Slot, User
 from resolvers import audit, events, notifications, validation
-from resolvers.booking import FINISHED, STAFF_ROLES
 from resolvers.integrity import UNIQUE_VIOLATION, flush_or_conflict
 from resolvers.points import change_balance
 from resolvers.unit_of_work import UnitOfWork

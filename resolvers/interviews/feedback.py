@@ -1,4 +1,4 @@
-"""Feedback after a completed interview: one per author, immutable."""
+"""Feedback: one immutable rating and comment per participant after a completed interview."""
 
 from __future__ import annotations
 

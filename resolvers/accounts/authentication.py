@@ -1,4 +1,4 @@
-"""Who is calling: an access token, an API key, or nobody."""
+"""Who is calling: the member behind an access token or an API key, or nobody."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from app.core.tokens import InvalidToken
 from dataloaders.accounts import load_viewer
 from db.models import User
 from db.session import Db
-from resolvers.accounts import blocked_error
+from resolvers.accounts.sessions import blocked_error
 from resolvers.api_keys import authenticate_api_key, looks_like_api_key
 from resolvers.unit_of_work import Services
 

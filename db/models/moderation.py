@@ -1,0 +1,39 @@
+"""No-show reports that moderators resolve."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, CreatedAtMixin, IdMixin
+
+
+class NoShowReport(IdMixin, CreatedAtMixin, Base):
+    __tablename__ = "no_show_reports"
+    __table_args__ = (
+        CheckConstraint("status IN ('OPEN', 'UPHELD', 'REJECTED')", name="status_valid"),
+        Index(
+            "uq_no_show_reports_interview_id_open",
+            "interview_id",
+            unique=True,
+            postgresql_where=text("status = 'OPEN'"),
+        ),
+        Index(
+            "uq_no_show_reports_interview_id_reporter_id",
+            "interview_id",
+            "reporter_id",
+            unique=True,
+        ),
+        Index("ix_no_show_reports_status_id", "status", "id"),
+    )
+
+    interview_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("interviews.id"))
+    reporter_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
+    accused_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="OPEN")
+    resolver_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None]

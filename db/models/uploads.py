@@ -1,0 +1,24 @@
+"""Uploaded files (avatars, resumes): metadata here, bytes in the storage backend."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, CreatedAtMixin, IdMixin
+
+
+class Upload(IdMixin, CreatedAtMixin, Base):
+    __tablename__ = "uploads"
+    __table_args__ = (
+        CheckConstraint("kind IN ('AVATAR', 'RESUME')", name="kind_valid"),
+        Index("ix_uploads_owner_id_kind", "owner_id", "kind"),
+    )
+
+    owner_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(Text)
+    storage_key: Mapped[str] = mapped_column(Text, unique=True)
+    content_type: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int]
+    width: Mapped[int | None]
+    height: Mapped[int | None]

@@ -1,0 +1,1 @@
+"""Accounts: credentials, sessions, authentication, profiles and external sign-in."""

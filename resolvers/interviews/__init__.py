@@ -1,0 +1,1 @@
+"""Interviews: booking, access rules, the lifecycle and feedback."""
