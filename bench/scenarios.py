@@ -141,8 +141,9 @@ async def postgraphile_names(base: str) -> dict[str, str]:
 
 
 def pg_board_body(n: dict[str, str], first: int = 20) -> Body:
-    # Same rows as openSlots: OPEN, starting after now, soonest first. A condition cannot say
-    # "starts in the future"; every seeded OPEN slot is in the future, so the rows are equal.
+    # openSlots as far as a condition goes: OPEN, soonest first. A condition cannot say "starts in the
+    # future", so seed-demo's OPEN slots of the past two weeks come first: other rows than ours, but
+    # the same count, shape and plan (the partial index on OPEN slots' (starts_at, id)).
     return {
         "query": f'{{ {n["slots"]}(first: {first}, condition: {{status: "OPEN"}}, '
         f"orderBy: [STARTS_AT_ASC, ID_ASC]) {{ nodes {{ nodeId startsAt durationMinutes "
