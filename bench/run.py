@@ -1,10 +1,12 @@
-"""Benchmark: our GraphQL server vs PostGraphile v4 on one freshly seeded PostgreSQL database.
+"""Benchmark: our GraphQL server vs PostGraphile 4 and 5 on one freshly seeded PostgreSQL database.
 
-    .venv/bin/python bench/run.py [--duration 10] [--concurrency 32] [--workers 1,2] [--write-docs]
+    .venv/bin/python bench/run.py [--duration 10] [--concurrency 32] [--workers 1,2] [--peers v4,v5]
+                                  [--write-docs]
 
 Creates `mi_bench` (dropped first), migrates and seeds it, starts `mockinterview serve` with production
 settings, drives it with wrk from a separate process, counts SQL statements per request through a
-protocol-counting proxy, then does the same reads against PostGraphile v4 and prints the ratios.
+protocol-counting proxy, then does the same reads against each PostGraphile (after checking that its
+documents return the rows the database says they should) and prints the ratios.
 Everything listens on and talks to 127.0.0.1 only.
 """
 
@@ -21,6 +23,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench import scenarios  # noqa: E402
 from bench.load import Result, run_wrk, write_script  # noqa: E402
 from bench.pgcount import CountingProxy  # noqa: E402
-from bench.procs import free_port, start_postgraphile, start_server  # noqa: E402
+from bench.procs import Proc, free_port, start_postgraphile, start_postgraphile5, start_server  # noqa: E402
 from bench.seed import PASSWORD, seed  # noqa: E402
 
 WORK = ROOT / "bench" / ".work"
@@ -373,36 +378,76 @@ async def ours(args: argparse.Namespace, sdl: str, seeded: scenarios.SeedInfo, r
         await proxy.stop()
 
 
+Body = scenarios.Body
+
+
+async def v4_bodies(base: str, member_ids: list[int], with_messages: bool) -> tuple[Body, list[Body]]:
+    names = await scenarios.postgraphile_names(base)
+    log(f"PostGraphile 4 schema names: {names}")
+    mine = [scenarios.pg_mine_body(names, uid, with_messages) for uid in member_ids]
+    return scenarios.pg_board_body(names), mine
+
+
+async def v5_bodies(_base: str, member_ids: list[int], with_messages: bool) -> tuple[Body, list[Body]]:
+    mine = [scenarios.pg5_mine_body(uid, with_messages) for uid in member_ids]
+    return scenarios.pg5_board_body(), mine
+
+
+@dataclass(frozen=True)
+class Peer:
+    key: str  # where its figures go in the results
+    prefix: str  # of its wrk scripts
+    start: Callable[[Path, str, int], AbstractAsyncContextManager[Proc]]
+    bodies: Callable[[str, list[int], bool], Awaitable[tuple[Body, list[Body]]]]
+
+
+PEERS = {
+    "v4": Peer(scenarios.PEERS["v4"], "pg", start_postgraphile, v4_bodies),
+    "v5": Peer(scenarios.PEERS["v5"], "pg5", start_postgraphile5, v5_bodies),
+}
+
+
+async def check_peer_rows(
+    label: str, base: str, board: Body, mine: list[Body], member_ids: list[int], with_messages: bool
+) -> None:
+    """Before measuring: every document returns exactly the rows the database says it should."""
+    cases = [(board, await scenarios.expected_board_keys(DSN))]
+    for body, user_id in zip(mine, member_ids, strict=True):
+        cases.append((body, await scenarios.expected_mine_keys(DSN, user_id, with_messages)))
+    rows = await scenarios.check_rows(label, base, cases)
+    log(f"{label}: all {len(cases)} documents return the expected rows ({rows} nodes)")
+
+
 async def postgraphile(
-    args: argparse.Namespace, seeded: scenarios.SeedInfo, with_messages: bool, results: dict[str, object]
+    peer: Peer,
+    args: argparse.Namespace,
+    seeded: scenarios.SeedInfo,
+    with_messages: bool,
+    results: dict[str, object],
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    async with start_postgraphile(WORK, DSN, port) as pg:
-        names = await scenarios.postgraphile_names(base)
-        log(f"PostGraphile schema names: {names}")
-        board = scenarios.pg_board_body(names)
-        mine = [scenarios.pg_mine_body(names, uid, with_messages) for uid in seeded.member_ids]
+    async with peer.start(WORK, DSN, port) as pg:
+        label = f"PostGraphile {pg.version}"
+        board, mine = await peer.bodies(base, seeded.member_ids, with_messages)
+        await check_peer_rows(label, base, board, mine, seeded.member_ids, with_messages)
         r: dict[str, object] = {}
-        r["board"] = (await measure("pg_board", base + "/graphql", [board], [], args)).row()
-        r["my_interviews"] = (await measure("pg_mine", base + "/graphql", mine, [], args)).row()
-        results["postgraphile"] = r
-        results["postgraphile_version"] = pg.version
+        r["board"] = (await measure(f"{peer.prefix}_board", base + "/graphql", [board], [], args)).row()
+        r["my_interviews"] = (await measure(f"{peer.prefix}_mine", base + "/graphql", mine, [], args)).row()
+        results[peer.key] = r
+        results[f"{peer.key}_version"] = pg.version
     proxy = CountingProxy("127.0.0.1", 5432)
     pport = await proxy.start()
     try:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        async with start_postgraphile(WORK, f"postgres://postgres@127.0.0.1:{pport}/{DB}", port):
+        async with peer.start(WORK, f"postgres://postgres@127.0.0.1:{pport}/{DB}", port):
             sql = {
                 "board": await count_statements(proxy, base, [board], [], 50),
                 "my_interviews": await count_statements(proxy, base, mine, [], 50),
             }
-            results["postgraphile_sql"] = sql
-            log(
-                "PostGraphile SQL per request: "
-                + json.dumps({k: (v["data"], v["tx"]) for k, v in sql.items()})
-            )
+            results[f"{peer.key}_sql"] = sql
+            log(f"{label} SQL per request: " + json.dumps({k: (v["data"], v["tx"]) for k, v in sql.items()}))
     finally:
         await proxy.stop()
 
@@ -445,8 +490,8 @@ async def main_async(args: argparse.Namespace) -> int:
         "sendMessage": scenarios.send_message_shape(sdl) is not None,
     }
     await ours(args, sdl, seeded, results)
-    if not args.skip_postgraphile:
-        await postgraphile(args, seeded, scenarios.interview_has_messages(sdl), results)
+    for name in args.peers:
+        await postgraphile(PEERS[name], args, seeded, scenarios.interview_has_messages(sdl), results)
     out = WORK / "results.json"
     out.write_text(json.dumps(results, indent=2, default=str))
     table = scenarios.table(results, args.workers)
@@ -471,12 +516,18 @@ def main() -> int:
     parser.add_argument(
         "--workers", default="1,2", help="comma-separated worker counts to measure (default 1,2)"
     )
-    parser.add_argument("--skip-postgraphile", action="store_true")
+    parser.add_argument(
+        "--peers", default="v4,v5", help="comma-separated PostGraphile versions to compare (default v4,v5)"
+    )
+    parser.add_argument("--skip-postgraphile", action="store_true", help="same as --peers ''")
     parser.add_argument("--write-docs", action="store_true", help="replace the results block in docs")
     args = parser.parse_args()
     # A SIGTERM unwinds like Ctrl-C, so the context managers stop the server and PostGraphile.
     signal.signal(signal.SIGTERM, _interrupt)
     args.workers = [int(w) for w in str(args.workers).split(",") if w]
+    args.peers = [] if args.skip_postgraphile else [p for p in str(args.peers).split(",") if p]
+    if unknown := set(args.peers) - set(PEERS):
+        parser.error(f"--peers: unknown {sorted(unknown)}, choose from {sorted(PEERS)}")
     if not (1 <= args.duration <= 120):
         parser.error("--duration must be 1-120 seconds")
     return asyncio.run(main_async(args))

@@ -1,8 +1,9 @@
-"""GraphQL bodies of the scenarios (ours and PostGraphile's), schema probing and the report."""
+"""GraphQL bodies of the scenarios (ours, PostGraphile 4's and 5's), row checks, schema probes, the report."""
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import platform
 import re
@@ -17,6 +18,8 @@ from bench.seed import Seeded
 Body = dict[str, object]
 DOCS_BEGIN = "<!-- bench:results:begin -->"
 DOCS_END = "<!-- bench:results:end -->"
+# --peers name -> the key of its figures in the results (`<key>`, `<key>_sql`, `<key>_version`)
+PEERS = {"v4": "postgraphile", "v5": "postgraphile5"}
 
 
 def gid(type_name: str, key: int) -> str:
@@ -138,8 +141,9 @@ async def postgraphile_names(base: str) -> dict[str, str]:
 
 
 def pg_board_body(n: dict[str, str], first: int = 20) -> Body:
-    # Same rows as openSlots: OPEN, starting after now, soonest first. A condition cannot say
-    # "starts in the future"; every seeded OPEN slot is in the future, so the rows are equal.
+    # openSlots as far as a condition goes: OPEN, soonest first. A condition cannot say "starts in the
+    # future", so seed-demo's OPEN slots of the past two weeks come first: other rows than ours, but
+    # the same count, shape and plan (the partial index on OPEN slots' (starts_at, id)).
     return {
         "query": f'{{ {n["slots"]}(first: {first}, condition: {{status: "OPEN"}}, '
         f"orderBy: [STARTS_AT_ASC, ID_ASC]) {{ nodes {{ nodeId startsAt durationMinutes "
@@ -162,6 +166,98 @@ def pg_mine_body(n: dict[str, str], user_id: int, with_messages: bool, first: in
         f"{n['interviewer']} {{ displayName }} {n['candidate']} {{ displayName }} {n['spec']} {{ name }} "
         f"{messages} }} }} }}"
     }
+
+
+def pg5_board_body(first: int = 20) -> Body:
+    # v4's board in PostGraphile 5 names: the node ID is `id`, the primary key column `rowId`.
+    return {
+        "query": f'{{ slots(first: {first}, condition: {{status: "OPEN"}}, '
+        "orderBy: [STARTS_AT_ASC, ROW_ID_ASC]) { nodes { id startsAt durationMinutes "
+        "host { displayName } specialization { name } } } }"
+    }
+
+
+def pg5_mine_body(user_id: int, with_messages: bool, first: int = 20) -> Body:
+    # v4's my_interviews in PostGraphile 5 names (same candidate-only condition, same newest 5 messages).
+    messages = (
+        "messages(first: 5, orderBy: ROW_ID_DESC) { nodes { id body createdAt } }" if with_messages else ""
+    )
+    return {
+        "query": f'{{ interviews(first: {first}, condition: {{candidateId: "{user_id}"}}, '
+        "orderBy: [STARTS_AT_DESC, ROW_ID_DESC]) { nodes { id status startsAt "
+        "interviewer { displayName } candidate { displayName } specialization { name } "
+        f"{messages} }} }} }}"
+    }
+
+
+def node_keys(data: object) -> list[int]:
+    """Primary keys of the nodes in a PostGraphile response, depth first in response order.
+
+    Both versions encode a node ID as base64 JSON with the key last (v4 `["slots", 1]` in `nodeId`,
+    v5 `["Slot", "1"]` in `id`), so the two responses compare without their naming.
+    """
+    keys: list[int] = []
+    if isinstance(data, dict):
+        node_id = data.get("nodeId", data.get("id"))
+        if isinstance(node_id, str):
+            keys.append(int(json.loads(base64.b64decode(node_id))[-1]))
+        for value in data.values():
+            keys += node_keys(value)
+    elif isinstance(data, list):
+        for item in data:
+            keys += node_keys(item)
+    return keys
+
+
+async def expected_board_keys(dsn: str, first: int = 20) -> list[int]:
+    """The slots the PostGraphile board documents must return, straight from the database."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT id FROM slots WHERE status = 'OPEN' ORDER BY starts_at, id LIMIT $1", first
+        )
+        return [int(r["id"]) for r in rows]
+    finally:
+        await conn.close()
+
+
+async def expected_mine_keys(dsn: str, user_id: int, with_messages: bool, first: int = 20) -> list[int]:
+    """Interview keys, each followed by its newest 5 message keys (the nesting of my_interviews)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        keys: list[int] = []
+        interviews = await conn.fetch(
+            "SELECT id FROM interviews WHERE candidate_id = $1 ORDER BY starts_at DESC, id DESC LIMIT $2",
+            user_id,
+            first,
+        )
+        for interview in interviews:
+            keys.append(int(interview["id"]))
+            if with_messages:
+                messages = await conn.fetch(
+                    "SELECT id FROM messages WHERE interview_id = $1 ORDER BY id DESC LIMIT 5",
+                    interview["id"],
+                )
+                keys += [int(m["id"]) for m in messages]
+        return keys
+    finally:
+        await conn.close()
+
+
+async def check_rows(label: str, base: str, cases: list[tuple[Body, list[int]]]) -> int:
+    """Raise unless every body returns, without errors, exactly the expected nodes; returns how many."""
+    checked = 0
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for body, expected in cases:
+            reply = (await client.post("/graphql", json=body)).json()
+            got = node_keys(reply.get("data"))
+            if reply.get("errors") or got != expected:
+                raise RuntimeError(
+                    f"{label} does not return the expected rows for {body['query']}\n"
+                    f"expected {expected}\ngot      {got}\nerrors   {reply.get('errors')}"
+                )
+            checked += len(got)
+    return checked
 
 
 async def row_counts(dsn: str) -> dict[str, int]:
@@ -211,16 +307,19 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}x" if a and b else "-"
 
 
+def _peer_label(results: dict[str, Any], key: str) -> str:
+    return f"PostGraphile {results.get(key + '_version', '')}"
+
+
 def table(results: dict[str, Any], workers: list[int]) -> str:
-    """Markdown tables: every scenario, then ours vs PostGraphile for the reads."""
+    """Markdown tables: every scenario, then the read ratios ours / each PostGraphile and v5 / v4."""
     lines = [
         "| server | scenario | req/s | p50 ms | p99 ms | ok | errors | conflicts | SQL/request | load1 |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     servers = [(f"ours, {w} worker{'s' if w > 1 else ''}", f"ours_w{w}", "ours_sql") for w in workers]
-    servers.append(
-        (f"PostGraphile {results.get('postgraphile_version', '')}", "postgraphile", "postgraphile_sql")
-    )
+    peers = [key for key in PEERS.values() if results.get(key)]
+    servers += [(_peer_label(results, key), key, f"{key}_sql") for key in peers]
     for label, key, sql_key in servers:
         for scenario, r in (results.get(key) or {}).items():
             rps, p50, p99 = _fmt(r)
@@ -234,27 +333,41 @@ def table(results: dict[str, Any], workers: list[int]) -> str:
                 f"| {r['graphql_errors'] + r['non_200']}"
                 f" | {r['conflicts']} | {_sql(results, sql_key, sql_name)} | {r.get('load1', '-')} |"
             )
-    pg = results.get("postgraphile") or {}
-    if pg:
+    ratios = _ratio_rows(results, workers, peers)
+    if ratios:
         lines += [
             "",
-            "Ratios are ours / PostGraphile (req/s: higher is better; latency: lower is better).",
+            "Ratios are A / B (req/s: higher is better for A; latency: lower is better for A).",
             "",
-            "| read | ours (workers) | req/s ratio | p50 ratio | p99 ratio |",
-            "|---|---|---:|---:|---:|",
+            "| read | A | B | req/s ratio | p50 ratio | p99 ratio |",
+            "|---|---|---|---:|---:|---:|",
+            *ratios,
         ]
-        for w in workers:
-            mine = results.get(f"ours_w{w}") or {}
-            for scenario in ("board", "board_uncached", "board_mix", "my_interviews"):
-                # The board variants (no cache; 5% writes) are all compared with PostGraphile's board.
-                a, b = mine.get(scenario), pg.get(scenario if scenario in pg else "board")
-                if a and b:
-                    lines.append(
-                        f"| {scenario} | {w} | {_ratio(a['rps'], b['rps'])} "
-                        f"| {_ratio(a['p50_ms'], b['p50_ms'])}"
-                        f" | {_ratio(a['p99_ms'], b['p99_ms'])} |"
-                    )
     return "\n".join(lines)
+
+
+def _ratio_rows(results: dict[str, Any], workers: list[int], peers: list[str]) -> list[str]:
+    """ours / each PostGraphile for every worker count, then PostGraphile 5 / 4 when both ran."""
+    pairs = [
+        (f"ours, {w} worker{'s' if w > 1 else ''}", results.get(f"ours_w{w}") or {}, key)
+        for key in peers
+        for w in workers
+    ]
+    if set(PEERS.values()) <= set(peers):
+        pairs.append((_peer_label(results, PEERS["v5"]), results[PEERS["v5"]], PEERS["v4"]))
+    rows = []
+    for a_label, a_figures, b_key in pairs:
+        b_figures = results[b_key]
+        for scenario in ("board", "board_uncached", "board_mix", "my_interviews"):
+            # The board variants (no cache; 5% writes) are all compared with PostGraphile's board.
+            a, b = a_figures.get(scenario), b_figures.get(scenario if scenario in b_figures else "board")
+            if a and b:
+                rows.append(
+                    f"| {scenario} | {a_label} | {_peer_label(results, b_key)} "
+                    f"| {_ratio(a['rps'], b['rps'])} | {_ratio(a['p50_ms'], b['p50_ms'])}"
+                    f" | {_ratio(a['p99_ms'], b['p99_ms'])} |"
+                )
+    return rows
 
 
 def write_docs(path: Path, results: dict[str, Any], table_md: str) -> None:
