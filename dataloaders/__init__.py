@@ -8,16 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 
-from dataloaders.accounts import load_specializations, load_user_specialization_ids, load_users
+from dataloaders.accounts import load_user_specialization_ids, load_users
 from dataloaders.chat import MessagePageKey, load_message_pages
-from dataloaders.marketplace import (
+from dataloaders.interviews import (
     UserStatsRow,
     load_active_interview_by_slot,
     load_feedback_by_interview,
     load_interviews,
-    load_slots,
     load_user_stats,
 )
+from dataloaders.slots import load_slots
+from dataloaders.specializations import load_specializations
 from db.models import Feedback, Interview, Slot, Specialization, User
 
 if TYPE_CHECKING:

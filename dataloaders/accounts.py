@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, inspect, select
 
-from db.models import Specialization, User, UserSpecialization
+from db.models import User, UserSpecialization
 
 if TYPE_CHECKING:
     from db.session import Db
@@ -54,12 +54,6 @@ USER_NODE_COLUMNS = (
 async def load_user_rows(db: Db, ids: Sequence[int]) -> list[Row[Any] | None]:
     """Users by id as Core rows of `USER_NODE_COLUMNS` (attribute names as on the ORM model)."""
     rows = (await db.execute(select(*USER_NODE_COLUMNS).where(User.id.in_(ids)))).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
-
-
-async def load_specializations(db: Db, ids: Sequence[int]) -> list[Specialization | None]:
-    rows = (await db.execute(select(Specialization).where(Specialization.id.in_(ids)))).scalars()
     by_id = {row.id: row for row in rows}
     return [by_id.get(i) for i in ids]
 

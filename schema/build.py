@@ -18,33 +18,66 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from app.core.settings import Settings
-from schema.accounts import AccountsMutation, AccountsQuery
+from schema.accounts.fields import AccountsMutation, AccountsQuery
+from schema.api_keys.fields import ApiKeysMutation, ApiKeysQuery
+from schema.audit.fields import AuditQuery
+from schema.calendar.fields import CalendarMutation
+from schema.chat.fields import ChatMutation, ChatSubscription
 from schema.execution import lean_resolvers
 from schema.execution.fast_execution import FastExecutionContext
 from schema.extensions.errors import CloseDatabaseSession, ErrorCodes
+from schema.extensions.read_only_api_keys import ReadOnlyApiKeys
+from schema.extensions.release_event_scope import ReleaseEventScope
 from schema.extensions.request_info import RequestInfo
 from schema.extensions.validation_cache import StableValidationCache
-from schema.live import LiveMutation, LiveQuery, LiveSubscription, ReleaseEventScope
-from schema.marketplace import MarketplaceMutation, MarketplaceQuery
-from schema.marketplace_lifecycle import LifecycleMutation
-from schema.trust import ReadOnlyApiKeys, TrustMutation, TrustQuery
+from schema.interviews.fields import InterviewsMutation, InterviewsQuery, InterviewsSubscription
+from schema.moderation.fields import ModerationMutation, ModerationQuery
+from schema.node import NodeQuery
+from schema.notifications.fields import NotificationsMutation, NotificationsQuery, NotificationsSubscription
+from schema.points.fields import PointsMutation
+from schema.slots.fields import SlotsMutation, SlotsQuery, SlotsSubscription
+from schema.specializations.fields import SpecializationsMutation, SpecializationsQuery
+from schema.uploads.fields import UploadsMutation, UploadsQuery
 
-QUERY_TYPES: tuple[type, ...] = (AccountsQuery, TrustQuery, MarketplaceQuery, LiveQuery)
+# Root fields, one class per feature; the order here is the order of the printed schema.
+QUERY_TYPES: tuple[type, ...] = (
+    NodeQuery,
+    AccountsQuery,
+    SpecializationsQuery,
+    SlotsQuery,
+    InterviewsQuery,
+    NotificationsQuery,
+    ApiKeysQuery,
+    UploadsQuery,
+    ModerationQuery,
+    AuditQuery,
+)
 MUTATION_TYPES: tuple[type, ...] = (
     AccountsMutation,
-    TrustMutation,
-    MarketplaceMutation,
-    LifecycleMutation,
-    LiveMutation,
+    SpecializationsMutation,
+    SlotsMutation,
+    InterviewsMutation,
+    PointsMutation,
+    CalendarMutation,
+    ChatMutation,
+    NotificationsMutation,
+    ApiKeysMutation,
+    UploadsMutation,
+    ModerationMutation,
 )
-SUBSCRIPTION_TYPES: tuple[type, ...] = (LiveSubscription,)
+SUBSCRIPTION_TYPES: tuple[type, ...] = (
+    SlotsSubscription,
+    InterviewsSubscription,
+    ChatSubscription,
+    NotificationsSubscription,
+)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with the security limits from `settings` (depth, aliases, tokens, introspection)."""
     query = merge_types("Query", QUERY_TYPES)
     mutation = merge_types("Mutation", MUTATION_TYPES)
-    subscription = merge_types("Subscription", SUBSCRIPTION_TYPES) if SUBSCRIPTION_TYPES else None
+    subscription = merge_types("Subscription", SUBSCRIPTION_TYPES)
     extensions: list[Any] = [
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         partial(ParserCache, maxsize=1000),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import strawberry
 from starlette.requests import HTTPConnection
 
 from app.core.errors import Forbidden, Unauthenticated
@@ -91,3 +92,7 @@ class Context:
         if self.auth_method == "api_key":
             raise Forbidden("API keys cannot do this; sign in with a session.")
         return viewer
+
+
+# The typed `info` argument of every resolver.
+Info = strawberry.Info[Context, None]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
 from strawberry import relay
 
 from app.core.errors import BadUserInput
 from app.core.settings import Settings
+from db.models import Message
+from schema.ids import decode_cursor, encode_cursor
+from schema.notifications.types import Notification
 
 NodeT = TypeVar("NodeT", bound=relay.Node)
 
@@ -37,3 +41,35 @@ def build_connection(
             end_cursor=edges[-1].cursor if edges else None,
         ),
     )
+
+
+def id_cursor(node: Message | Notification) -> str:
+    """Keyset cursor of a node ordered by id."""
+    return encode_cursor(node.id)
+
+
+def after_id(after: str | None) -> int | None:
+    """The id inside a cursor made by `id_cursor`."""
+    if after is None:
+        return None
+    (value,) = decode_cursor(after, 1)
+    if not isinstance(value, int):
+        from app.core.errors import BadUserInput
+
+        raise BadUserInput("Malformed cursor.", field="after")
+    return value
+
+
+def _keyset_cursor(after: str | None) -> tuple[datetime, int] | None:
+    """(starts_at, id) from a cursor made by `_cursor_of`."""
+    if after is None:
+        return None
+    starts_at, key = decode_cursor(after, 2)
+    try:
+        return datetime.fromisoformat(str(starts_at)), int(key)
+    except (TypeError, ValueError) as exc:
+        raise BadUserInput("Malformed cursor.", field="after") from exc
+
+
+def _record_cursor(record: Any) -> str:
+    return encode_cursor(record["starts_at"].isoformat(), record["id"])

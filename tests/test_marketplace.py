@@ -442,8 +442,8 @@ async def test_slot_and_interview_changes_are_published_after_commit(
 
 
 def test_message_cursor_fast_path_equals_encode_cursor() -> None:
-    from schema.types.live import Message as MessageNode
-    from schema.types.marketplace import _message_cursor
+    from schema.chat.types import Message as MessageNode
+    from schema.chat.types import _message_cursor
 
     for key in (1, 42, 2**62):
         node = MessageNode(id=key, body="", created_at=datetime.now(), author_id=1, interview_id=1)

@@ -13,15 +13,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-import strawberry
 from graphql import get_named_type
 
-from schema.context import Context
+from schema.context import Info
 from schema.execution.fast_execution import Precompleted
 from schema.execution.selection import Reader, Unsupported
 from schema.execution.sql_projection import Compiler, Query
 
-Info = strawberry.Info[Context, None]
 PageSql = Callable[[Query, list[str]], str]  # (parameters, node JSON columns over alias "p") -> SQL
 CursorOf = Callable[[Any], str]
 

@@ -1,4 +1,4 @@
-"""Batch loaders for slots, interviews, feedback and member statistics."""
+"""Batched reads of interviews, their active booking per slot, feedback and per-member interview stats."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, literal, select
 
-from db.models import Feedback, Interview, Slot
+from db.models import Feedback, Interview
 
 if TYPE_CHECKING:
     from db.session import Db
@@ -24,13 +24,6 @@ class UserStatsRow:
     average_rating: float | None = None
     no_shows: int = 0
     interviewer_cancellations: int = 0
-
-
-async def load_slots(db: Db, ids: Sequence[int]) -> list[Slot | None]:
-    """Slots by id."""
-    rows = (await db.execute(select(Slot).where(Slot.id.in_(ids)))).scalars()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
 
 
 async def load_interviews(db: Db, ids: Sequence[int]) -> list[Interview | None]:

@@ -1,24 +1,18 @@
-"""Account, member-directory, specialization and audit-log fields."""
+"""Account fields: sign up, log in, sessions, the password, the viewer and member search."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 import strawberry
 from strawberry import relay
 
-from app.core.errors import BadUserInput
-from resolvers import audit, moderation, specializations
 from resolvers.accounts import credentials, profile, sessions
 from resolvers.accounts.sessions import IssuedTokens
-from schema.context import Context
+from schema.accounts.types import AuthPayload, User
+from schema.context import Info
 from schema.enums import Role
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
 from schema.pagination import build_connection, page_size
-from schema.permissions import ADMIN_ROLES, MODERATOR_ROLES, authenticated, requires_role
-from schema.types.accounts import AuditEntry, AuthPayload, Specialization, User
-
-Info = strawberry.Info[Context, None]
+from schema.permissions import MODERATOR_ROLES, authenticated, requires_role
 
 
 @strawberry.input(description="Create an account with email and password.")
@@ -55,17 +49,6 @@ def _payload(tokens: IssuedTokens) -> AuthPayload:
 
 @strawberry.type
 class AccountsQuery:
-    @strawberry.field(description="Fetch any object by its global ID (null when not visible to you).")
-    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
-        try:
-            global_id = relay.GlobalID.from_id(id)
-        except ValueError as exc:
-            raise BadUserInput("Malformed ID.", field="id") from exc
-        if info.schema.get_type_by_name(global_id.type_name) is None:
-            return None
-        node: relay.Node | None = await global_id.resolve_node(info, required=False)
-        return node
-
     @strawberry.field(description="The signed-in member; null when anonymous.")
     def me(self, info: Info) -> User | None:
         viewer = info.context.optional_viewer()
@@ -76,12 +59,6 @@ class AccountsQuery:
         key = parse_global_id(id, "User")
         row = await info.context.loaders.user.load(key)
         return User.from_row(row) if row else None
-
-    @strawberry.field(description="All specializations, by name.")
-    async def specializations(self, info: Info) -> list[Specialization]:
-        return [
-            Specialization.from_row(r) for r in await specializations.list_specializations(info.context.uow)
-        ]
 
     @strawberry.field(
         description="Search members by name or email (staff only).",
@@ -105,35 +82,6 @@ class AccountsQuery:
             limit=size + 1,
         )
         nodes = [User.from_row(r) for r in rows]
-        return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
-
-    @strawberry.field(
-        description="Administrative and security events, newest first (admins only).",
-        extensions=requires_role(*ADMIN_ROLES),
-    )
-    async def audit_log(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        action: str | None = None,
-        actor_id: strawberry.ID | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> relay.Connection[AuditEntry]:
-        size = page_size(first, info.context.settings)
-        after_id = int(decode_cursor(after, 1)[0]) if after else None
-        actor_key = parse_global_id(actor_id, "User", field="actorId") if actor_id else None
-        rows = await audit.audit_entries(
-            info.context.uow,
-            after_id=after_id,
-            limit=size + 1,
-            action=action,
-            actor_id=actor_key,
-            since=since,
-            until=until,
-        )
-        nodes = [AuditEntry.from_row(r) for r in rows]
         return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
 
 
@@ -176,15 +124,29 @@ class AccountsMutation:
         )
         return User.from_row(row)
 
-    @strawberry.mutation(description="Change a member's role.", extensions=requires_role(*ADMIN_ROLES))
-    async def set_user_role(self, info: Info, user_id: strawberry.ID, role: Role) -> User:
-        key = parse_global_id(user_id, "User", field="userId")
-        return User.from_row(
-            await moderation.set_role(info.context.uow, info.context.require_viewer(), key, role.value)
-        )
+    @strawberry.mutation(
+        description="Revoke every session of the viewer; returns how many were live.",
+        extensions=authenticated(),
+    )
+    async def log_out_all(self, info: Info) -> int:
+        return await sessions.log_out_all(info.context.uow, info.context.require_session_viewer())
 
-    @strawberry.mutation(description="Add an interview topic.", extensions=requires_role(*ADMIN_ROLES))
-    async def create_specialization(self, info: Info, name: str) -> Specialization:
-        return Specialization.from_row(
-            await specializations.create_specialization(info.context.uow, info.context.require_viewer(), name)
+    @strawberry.mutation(
+        description="Change the password. Every other session is revoked; pass `keepRefreshToken` "
+        "to keep the current one.",
+        extensions=authenticated(),
+    )
+    async def change_password(
+        self,
+        info: Info,
+        current_password: str,
+        new_password: str,
+        keep_refresh_token: str | None = None,
+    ) -> bool:
+        return await credentials.change_password(
+            info.context.uow,
+            info.context.require_session_viewer(),
+            current_password,
+            new_password,
+            keep_refresh_token,
         )

@@ -1,33 +1,30 @@
-"""GraphQL types of the marketplace: slots, interviews, feedback (ORM rows stay in db.models)."""
+"""GraphQL types of interviews and feedback."""
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
 import strawberry
 from strawberry import relay
-from strawberry.dataloader import DataLoader
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from app.core.errors import BadUserInput
-from dataloaders.accounts import load_specializations, load_user_rows
-from dataloaders.chat import MessagePageKey
 from db import models
 from resolvers.calendar import EventParts, build_event, calendar_text
 from resolvers.interviews.access import can_view_interview, is_participant
-from schema.context import Context
+from schema.accounts.types import User, load_user_node, user_node_loader, user_soon
+from schema.chat.types import Message, _empty_connection, _message_page, message_connection, message_page_key
+from schema.context import Context, Info
 from schema.execution.fast_execution import MISSING, fast_getter
-from schema.ids import decode_cursor
-from schema.pagination import build_connection, page_size
-from schema.permissions import is_staff
-from schema.types.accounts import Specialization, User
-from schema.types.live import Message
-
-Info = strawberry.Info[Context, None]
+from schema.slots.types import Slot
+from schema.specializations.types import (
+    Specialization,
+    specialization_node_loader,
+    specialization_soon,
+)
 
 
 @strawberry.enum(description="Lifecycle of an interview.")
@@ -37,131 +34,6 @@ class InterviewStatus(Enum):
     COMPLETED = "COMPLETED"
     CANCELLED = "CANCELLED"
     NO_SHOW = "NO_SHOW"
-
-
-@strawberry.enum(description="Whether a slot can be booked.")
-class SlotStatus(Enum):
-    OPEN = "OPEN"
-    BOOKED = "BOOKED"
-    WITHDRAWN = "WITHDRAWN"
-
-
-async def _user(info: Info, user_id: int | None) -> User | None:
-    if user_id is None:
-        return None
-    row = await info.context.loaders.user.load(user_id)
-    return User.from_row(row) if row else None
-
-
-async def _specialization(info: Info, specialization_id: int) -> Specialization | None:
-    row = await info.context.loaders.specialization.load(specialization_id)
-    return Specialization.from_row(row) if row else None
-
-
-# Hot fields (board hosts, interview participants) are plain functions returning a loader future:
-# graphql-core awaits it, and Strawberry's per-field async wrapper (a coroutine and a task per row)
-# is skipped, which is a measurable part of a 20-row page.
-
-
-def _user_node_loader(info: Info) -> DataLoader[int, User | None]:
-    """Per-request loader of ready-made `User` objects (Core rows, not ORM instances)."""
-    loaders = info.context.loaders
-    loader: DataLoader[int, User | None] | None = loaders.nodes.get("user")
-    if loader is None:
-
-        async def load(ids: Sequence[int]) -> list[User | None]:
-            rows = await load_user_rows(loaders.db, ids)
-            return [User.from_row(r) if r else None for r in rows]
-
-        loader = loaders.nodes["user"] = DataLoader(load)
-    return loader
-
-
-def _specialization_node_loader(info: Info) -> DataLoader[int, Specialization | None]:
-    loaders = info.context.loaders
-    loader: DataLoader[int, Specialization | None] | None = loaders.nodes.get("specialization")
-    if loader is None:
-
-        async def load(ids: Sequence[int]) -> list[Specialization | None]:
-            rows = await load_specializations(loaders.db, ids)
-            return [Specialization.from_row(r) if r else None for r in rows]
-
-        loader = loaders.nodes["specialization"] = DataLoader(load)
-    return loader
-
-
-def _user_soon(info: Info, user_id: int) -> Awaitable[User | None]:
-    result: Awaitable[User | None] = _user_node_loader(info).load(user_id)
-    return result
-
-
-def _specialization_soon(info: Info, specialization_id: int) -> Awaitable[Specialization | None]:
-    result: Awaitable[Specialization | None] = _specialization_node_loader(info).load(specialization_id)
-    return result
-
-
-@strawberry.type(name="Slot", description="A time an interviewer offers; bookable while open.")
-class Slot(relay.Node):
-    id: relay.NodeID[int]
-    starts_at: datetime
-    ends_at: datetime
-    duration_minutes: int
-    title: str | None
-    description: str | None
-    status: SlotStatus
-    created_at: datetime
-    host_id: strawberry.Private[int]
-    specialization_id: strawberry.Private[int]
-    video_link_value: strawberry.Private[str]
-
-    @classmethod
-    def from_row(cls, row: models.Slot) -> Slot:
-        return cls(
-            id=row.id,
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            duration_minutes=row.duration_minutes,
-            title=row.title,
-            description=row.description,
-            status=SlotStatus(row.status),
-            created_at=row.created_at,
-            host_id=row.host_id,
-            specialization_id=row.specialization_id,
-            video_link_value=row.video_link,
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Slot | None]:
-        rows = await info.context.loaders.slot.load_many([int(i) for i in node_ids])
-        return [cls.from_row(row) if row else None for row in rows]
-
-    @strawberry.field(description="The interviewer who offers the slot.")
-    def host(self, info: Info) -> User | None:
-        return _user_soon(info, self.host_id)  # type: ignore[return-value]  # awaited by graphql-core
-
-    @strawberry.field
-    def specialization(self, info: Info) -> Specialization | None:
-        return _specialization_soon(info, self.specialization_id)  # type: ignore[return-value]
-
-    @strawberry.field(description="True while the slot can be booked (open and in the future).")
-    def is_open(self, info: Info) -> bool:
-        return self.status == SlotStatus.OPEN and self.starts_at > info.context.now()
-
-    @strawberry.field(
-        description="Only for the host, the booked candidate, moderators and admins; null otherwise."
-    )
-    async def video_link(self, info: Info) -> str | None:
-        viewer = info.context.viewer
-        if viewer is None:
-            return None
-        if viewer.id == self.host_id or is_staff(info.context):
-            return self.video_link_value
-        if self.status != SlotStatus.BOOKED:
-            return None
-        active = await info.context.loaders.slot_active_interview.load(self.id)
-        return self.video_link_value if active and active.candidate_id == viewer.id else None
 
 
 @strawberry.type(name="Feedback", description="A rating left by one participant for the other.")
@@ -208,11 +80,11 @@ class Feedback(relay.Node):
 
     @strawberry.field
     async def author(self, info: Info) -> User | None:
-        return await _user(info, self.author_id)
+        return await load_user_node(info, self.author_id)
 
     @strawberry.field(description="The participant this feedback is about.")
     async def subject(self, info: Info) -> User | None:
-        return await _user(info, self.subject_id)
+        return await load_user_node(info, self.subject_id)
 
 
 @strawberry.type(
@@ -270,21 +142,21 @@ class Interview(relay.Node):
     def interviewer(self, info: Info) -> User | None:
         if self.prefetched is not None and "interviewer" in self.prefetched:
             return self.prefetched["interviewer"]  # type: ignore[no-any-return]
-        return _user_soon(info, self.row.interviewer_id)  # type: ignore[return-value]  # awaited by graphql-core
+        return user_soon(info, self.row.interviewer_id)  # type: ignore[return-value]  # awaited by graphql-core
 
     @strawberry.field
     @fast_getter(lambda self, _context, _arguments: self.prefetched_value("candidate"))
     def candidate(self, info: Info) -> User | None:
         if self.prefetched is not None and "candidate" in self.prefetched:
             return self.prefetched["candidate"]  # type: ignore[no-any-return]
-        return _user_soon(info, self.row.candidate_id)  # type: ignore[return-value]
+        return user_soon(info, self.row.candidate_id)  # type: ignore[return-value]
 
     @strawberry.field
     @fast_getter(lambda self, _context, _arguments: self.prefetched_value("specialization"))
     def specialization(self, info: Info) -> Specialization | None:
         if self.prefetched is not None and "specialization" in self.prefetched:
             return self.prefetched["specialization"]  # type: ignore[no-any-return]
-        return _specialization_soon(info, self.row.specialization_id)  # type: ignore[return-value]
+        return specialization_soon(info, self.row.specialization_id)  # type: ignore[return-value]
 
     @strawberry.field
     def duration_minutes(self) -> int:
@@ -292,11 +164,11 @@ class Interview(relay.Node):
 
     @strawberry.field(description="Who cancelled (counts against an interviewer's reliability).")
     async def cancelled_by(self, info: Info) -> User | None:
-        return await _user(info, self.row.cancelled_by_id)
+        return await load_user_node(info, self.row.cancelled_by_id)
 
     @strawberry.field(description="The participant a moderator found absent.")
     async def no_show_user(self, info: Info) -> User | None:
-        return await _user(info, self.row.no_show_user_id)
+        return await load_user_node(info, self.row.no_show_user_id)
 
     @strawberry.field(description="Whether the viewer has archived this interview.")
     def is_archived(self, info: Info) -> bool:
@@ -376,60 +248,6 @@ class Interview(relay.Node):
         return is_participant(info.context.viewer, self.row)
 
 
-def _message_cursor(node: Message) -> str:
-    # encode_cursor(node.id) without json.dumps: "[<id>]" is its JSON for an int (checked in tests).
-    return base64.urlsafe_b64encode(b"[%d]" % node.id).decode()
-
-
-def _empty_connection() -> relay.Connection[Message]:
-    empty = relay.PageInfo(has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None)
-    return relay.Connection(edges=[], page_info=empty)
-
-
-def message_page_key(
-    info: Info, interview_id: int, first: int | None, after: str | None, last: int | None
-) -> tuple[MessagePageKey, int]:
-    """The loader key and page size of `messages(first, after, last)`; BAD_USER_INPUT when invalid."""
-    settings = info.context.settings
-    if first is not None and last is not None:
-        raise BadUserInput("Give `first` or `last`, not both.", field="last")
-    if last is not None and not 0 <= last <= settings.max_page_size:
-        raise BadUserInput(f"`last` must be between 0 and {settings.max_page_size}.", field="last")
-    size = page_size(first, settings) if last is None else last
-    after_message: int | None = None
-    if after is not None:
-        (value,) = decode_cursor(after, 1)
-        if not isinstance(value, int):
-            raise BadUserInput("Malformed cursor.", field="after")
-        after_message = value
-    return MessagePageKey(interview_id, size + 1, after_message, newest=last is not None), size
-
-
-def _message_page(
-    rows: Sequence[Any], size: int, after: str | None, last: int | None
-) -> relay.Connection[Message]:
-    nodes = [
-        Message(
-            id=r.id, body=r.body, created_at=r.created_at, author_id=r.author_id, interview_id=r.interview_id
-        )
-        for r in rows
-    ]
-    if last is None:
-        return build_connection(nodes, size, _message_cursor, has_previous=after is not None)
-    older = len(nodes) > size
-    newest = nodes[max(len(nodes) - size, 0) :] if size else []
-    return build_connection(newest, size, _message_cursor, has_previous=older or after is not None)
-
-
-async def message_connection(
-    info: Info, interview_id: int, first: int | None, after: str | None, last: int | None
-) -> relay.Connection[Message]:
-    """One page of a chat through the batched `message_page` loader (one statement per result page)."""
-    key, size = message_page_key(info, interview_id, first, after, last)
-    rows = await info.context.loaders.message_page.load(key)
-    return _message_page(rows, size, after, last)
-
-
 def _node_selections(selections: Iterable[Any], path: Sequence[str]) -> list[SelectedField]:
     """The fields selected at `path` (e.g. edges > node) below `selections`, through fragments."""
     found: list[SelectedField] = []
@@ -465,14 +283,14 @@ async def prefetch_interviews(info: Info, nodes: Sequence[Interview]) -> None:
         node.prefetched = {}
     if "interviewer" in names or "candidate" in names:
         ids = sorted({n.row.interviewer_id for n in nodes} | {n.row.candidate_id for n in nodes})
-        users = dict(zip(ids, await _user_node_loader(info).load_many(ids), strict=True))
+        users = dict(zip(ids, await user_node_loader(info).load_many(ids), strict=True))
         for node in nodes:
             assert node.prefetched is not None
             node.prefetched["interviewer"] = users[node.row.interviewer_id]
             node.prefetched["candidate"] = users[node.row.candidate_id]
     if "specialization" in names:
         topic_ids = sorted({n.row.specialization_id for n in nodes})
-        loaded = await _specialization_node_loader(info).load_many(topic_ids)
+        loaded = await specialization_node_loader(info).load_many(topic_ids)
         topics = dict(zip(topic_ids, loaded, strict=True))
         for node in nodes:
             assert node.prefetched is not None
@@ -500,3 +318,12 @@ async def prefetch_interviews(info: Info, nodes: Sequence[Interview]) -> None:
         for node, (_, size), rows in zip(visible, keyed, pages, strict=True):
             assert node.prefetched is not None
             node.prefetched[("messages", *signature)] = _message_page(rows, size, after, last)
+
+
+async def _visible_interview(info: Info, interview_id: int | None) -> Interview | None:
+    if interview_id is None:
+        return None
+    row = await info.context.loaders.interview.load(interview_id)
+    if row is None or not can_view_interview(info.context.viewer, row):
+        return None
+    return Interview.from_row(row)

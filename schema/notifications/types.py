@@ -1,32 +1,21 @@
-"""GraphQL types of the live feature: chat messages, notifications and open-board events."""
+"""GraphQL type of notifications."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from db import models
-from schema.context import Context
-from schema.types.accounts import User
+from schema.context import Info
 
 if TYPE_CHECKING:
-    from schema.types.marketplace import Slot
-
-Info = strawberry.Info[Context, None]
-
-
-@strawberry.enum(description="What happened to a slot on the open board.")
-class SlotEventKind(Enum):
-    PUBLISHED = "PUBLISHED"
-    BOOKED = "BOOKED"
-    REOPENED = "REOPENED"
-    WITHDRAWN = "WITHDRAWN"
+    pass
 
 
 @strawberry.enum(description="Why a member was notified.")
@@ -37,47 +26,6 @@ class NotificationKind(Enum):
     FEEDBACK_RECEIVED = "FEEDBACK_RECEIVED"
     NO_SHOW_RESOLVED = "NO_SHOW_RESOLVED"
     POINTS_CHANGED = "POINTS_CHANGED"
-
-
-@strawberry.type(description="A change on the open-slot board.")
-class SlotEvent:
-    kind: SlotEventKind
-    slot: Annotated[Slot, strawberry.lazy("schema.types.marketplace")]
-
-
-@strawberry.type(name="Message", description="A chat message in an interview (participants and staff).")
-class Message(relay.Node):
-    id: relay.NodeID[int]
-    body: str
-    created_at: datetime
-    author_id: strawberry.Private[int]
-    interview_id: strawberry.Private[int]
-
-    @classmethod
-    def from_row(cls, row: models.Message) -> Message:
-        return cls(
-            id=row.id,
-            body=row.body,
-            created_at=row.created_at,
-            author_id=row.author_id,
-            interview_id=row.interview_id,
-        )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Message | None]:
-        from resolvers.chat import visible_messages
-
-        rows = await visible_messages(
-            info.context.uow, info.context.optional_viewer(), [int(i) for i in node_ids]
-        )
-        return [cls.from_row(row) if row else None for row in rows]
-
-    @strawberry.field
-    async def author(self, info: Info) -> User | None:
-        row = await info.context.loaders.user.load(self.author_id)
-        return User.from_row(row) if row else None
 
 
 @strawberry.type(name="Notification", description="Something the member should know; can be marked read.")

@@ -1,42 +1,80 @@
-"""Members, specializations, auth payloads and audit entries."""
+"""GraphQL types of accounts: the member (`User`), their stats and the auth payload."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from sqlalchemy import Row
 from strawberry import relay
-from strawberry.scalars import JSON
+from strawberry.dataloader import DataLoader
 
+from dataloaders.accounts import load_user_rows
+from dataloaders.interviews import UserStatsRow
 from db import models
-from schema.context import Context
+from schema.context import Info
 from schema.enums import Role
 from schema.permissions import is_admin
+from schema.specializations.types import Specialization
 
 if TYPE_CHECKING:
-    from schema.types.marketplace_records import PointsEntry, UserStats
-
-Info = strawberry.Info[Context, None]
+    from schema.points.types import PointsEntry
 
 
-@strawberry.type(name="Specialization", description="An interview topic, e.g. 'System design'.")
-class Specialization(relay.Node):
-    id: relay.NodeID[int]
-    name: str
+async def load_user_node(info: Info, user_id: int | None) -> User | None:
+    if user_id is None:
+        return None
+    row = await info.context.loaders.user.load(user_id)
+    return User.from_row(row) if row else None
+
+
+def user_node_loader(info: Info) -> DataLoader[int, User | None]:
+    """Per-request loader of ready-made `User` objects (Core rows, not ORM instances)."""
+    loaders = info.context.loaders
+    loader: DataLoader[int, User | None] | None = loaders.nodes.get("user")
+    if loader is None:
+
+        async def load(ids: Sequence[int]) -> list[User | None]:
+            rows = await load_user_rows(loaders.db, ids)
+            return [User.from_row(r) if r else None for r in rows]
+
+        loader = loaders.nodes["user"] = DataLoader(load)
+    return loader
+
+
+def user_soon(info: Info, user_id: int) -> Awaitable[User | None]:
+    result: Awaitable[User | None] = user_node_loader(info).load(user_id)
+    return result
+
+
+@strawberry.type(description="Profile statistics.")
+class UserStats:
+    interviews_given: int = strawberry.field(description="Completed interviews as interviewer.")
+    interviews_taken: int = strawberry.field(description="Completed interviews as candidate.")
+    average_rating: float | None = strawberry.field(
+        description="Average rating received as interviewer; null before the first rating."
+    )
+    no_shows: int = strawberry.field(description="Interviews this member was found absent from.")
+    interviewer_cancellations: int = strawberry.field(
+        description="Bookings this member cancelled as the interviewer (their reliability record)."
+    )
 
     @classmethod
-    def from_row(cls, row: models.Specialization) -> Specialization:
-        return cls(id=row.id, name=row.name)
+    def from_row(cls, row: UserStatsRow) -> UserStats:
+        return cls(
+            interviews_given=row.interviews_given,
+            interviews_taken=row.interviews_taken,
+            average_rating=row.average_rating,
+            no_shows=row.no_shows,
+            interviewer_cancellations=row.interviewer_cancellations,
+        )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Specialization | None]:
-        rows = await info.context.loaders.specialization.load_many([int(i) for i in node_ids])
-        return [cls.from_row(row) if row else None for row in rows]
+
+async def user_stats(info: Info, user_id: int) -> UserStats:
+    """`User.stats` (public): batched per request."""
+    return UserStats.from_row(await info.context.loaders.user_stats.load(user_id))
 
 
 @strawberry.type(name="User", description="A member. Private fields are null for other members.")
@@ -112,24 +150,22 @@ class User(relay.Node):
         return [Specialization.from_row(row) for row in rows if row is not None]
 
     @strawberry.field(description="Interview counts and the average rating received as interviewer.")
-    async def stats(
-        self, info: Info
-    ) -> Annotated[UserStats, strawberry.lazy("schema.types.marketplace_records")]:
-        from schema.types.marketplace_records import user_stats
+    async def stats(self, info: Info) -> UserStats:
+        from schema.accounts.types import user_stats
 
         return await user_stats(info, self.id)
 
     @strawberry.field(description="Points history, newest first. Only for themself and admins.")
     async def points_ledger(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.Connection[Annotated[PointsEntry, strawberry.lazy("schema.types.marketplace_records")]] | None:
-        from schema.types.marketplace_records import user_points_ledger
+    ) -> relay.Connection[Annotated[PointsEntry, strawberry.lazy("schema.points.types")]] | None:
+        from schema.points.types import user_points_ledger
 
         return await user_points_ledger(info, self.id, first, after)
 
     @strawberry.field(description="Secret iCalendar feed URL. Only for the member themself.")
     async def calendar_feed_url(self, info: Info) -> str | None:
-        from schema.types.marketplace_records import user_calendar_feed_url
+        from schema.calendar.types import user_calendar_feed_url
 
         return await user_calendar_feed_url(info, self.id)
 
@@ -140,40 +176,3 @@ class AuthPayload:
     refresh_token: str = strawberry.field(description="Opaque; single use, rotated on refresh.")
     expires_in: int = strawberry.field(description="Seconds until the access token expires.")
     user: User
-
-
-@strawberry.type(name="AuditEntry", description="An administrative or security event.")
-class AuditEntry(relay.Node):
-    id: relay.NodeID[int]
-    action: str
-    created_at: datetime
-    details: JSON
-    actor_id: strawberry.Private[int | None]
-    target_type: str | None
-    target_key: strawberry.Private[int | None]
-
-    @classmethod
-    def from_row(cls, row: models.AuditEntry) -> AuditEntry:
-        details: Any = row.details
-        return cls(
-            id=row.id,
-            action=row.action,
-            created_at=row.created_at,
-            details=details,
-            actor_id=row.actor_id,
-            target_type=row.target_type,
-            target_key=row.target_id,
-        )
-
-    @strawberry.field(description="Who did it; null for anonymous or system actions.")
-    async def actor(self, info: Info) -> User | None:
-        if self.actor_id is None:
-            return None
-        row = await info.context.loaders.user.load(self.actor_id)
-        return User.from_row(row) if row else None
-
-    @strawberry.field(description="Global ID of the object acted on.")
-    def target(self) -> strawberry.ID | None:
-        if self.target_type is None or self.target_key is None:
-            return None
-        return strawberry.ID(str(relay.GlobalID(self.target_type, str(self.target_key))))

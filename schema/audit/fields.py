@@ -1,0 +1,47 @@
+"""The audit log (admins only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from resolvers import audit
+from schema.audit.types import AuditEntry
+from schema.context import Info
+from schema.ids import decode_cursor, encode_cursor, parse_global_id
+from schema.pagination import build_connection, page_size
+from schema.permissions import ADMIN_ROLES, requires_role
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(
+        description="Administrative and security events, newest first (admins only).",
+        extensions=requires_role(*ADMIN_ROLES),
+    )
+    async def audit_log(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        action: str | None = None,
+        actor_id: strawberry.ID | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> relay.Connection[AuditEntry]:
+        size = page_size(first, info.context.settings)
+        after_id = int(decode_cursor(after, 1)[0]) if after else None
+        actor_key = parse_global_id(actor_id, "User", field="actorId") if actor_id else None
+        rows = await audit.audit_entries(
+            info.context.uow,
+            after_id=after_id,
+            limit=size + 1,
+            action=action,
+            actor_id=actor_key,
+            since=since,
+            until=until,
+        )
+        nodes = [AuditEntry.from_row(r) for r in rows]
+        return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)

@@ -1,0 +1,209 @@
+"""Interview fields: the viewer's interviews (a compiled read), booking, the lifecycle, feedback and
+live status."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from app.core.errors import BadUserInput
+from resolvers.interviews import booking, feedback, lifecycle
+from schema import subscriptions
+from schema.chat.types import message_page_key
+from schema.context import Info
+from schema.execution.compiled_pages import my_interviews_sql
+from schema.execution.compiled_reads import compiled_connection, compiler_of
+from schema.execution.fast_execution import Precompleted
+from schema.execution.selection import Unsupported
+from schema.execution.sql_projection import Query
+from schema.ids import encode_cursor, parse_global_id
+from schema.interviews.types import Feedback, Interview, InterviewStatus, prefetch_interviews
+from schema.live_context import EventScope
+from schema.moderation.types import NoShowReport
+from schema.pagination import _keyset_cursor, _record_cursor, build_connection, page_size
+from schema.permissions import authenticated
+
+
+def _interview_cursor(node: Interview) -> str:
+    return encode_cursor(node.starts_at.isoformat(), node.id)
+
+
+async def _compiled_mine(
+    info: Info, status: list[InterviewStatus] | None, include_archived: bool, after: str | None, size: int
+) -> Precompleted | None:
+    viewer = info.context.require_viewer()
+    keyset = _keyset_cursor(after)
+    query = Query()
+
+    def message_page(first: int | None, after: str | None, last: int | None) -> tuple[int, int | None, bool]:
+        try:
+            key, page_size = message_page_key(info, 0, first, after, last)
+        except BadUserInput as exc:
+            raise Unsupported("messages arguments") from exc  # the resolver path reports it
+        return page_size, key.after_id, key.newest
+
+    compiler = compiler_of(info, query, viewer_id=viewer.id, message_page=message_page)
+
+    def page(query: Query, nodes: list[str]) -> str:
+        return my_interviews_sql(
+            query,
+            nodes,
+            viewer_id=viewer.id,
+            statuses=[s.value for s in status] if status else None,
+            include_archived=include_archived,
+            after=keyset,
+            limit=size + 1,
+        )
+
+    compiled = await compiled_connection(
+        info, compiler, "Interview", page, size=size, has_previous=after is not None, cursor_of=_record_cursor
+    )
+    return compiled[0] if compiled is not None else None
+
+
+@strawberry.input(description="Feedback for the other participant of a completed interview.")
+class SubmitFeedbackInput:
+    interview_id: strawberry.ID
+    rating: int = strawberry.field(description="1-5.")
+    comment: str = strawberry.field(description="10-2000 characters.")
+
+
+def _interview_key(value: strawberry.ID) -> int:
+    return parse_global_id(value, "Interview")
+
+
+@strawberry.type
+class InterviewsQuery:
+    @strawberry.field(
+        description="The viewer's interviews in either role, latest start first.",
+        extensions=authenticated(),
+    )
+    async def my_interviews(
+        self,
+        info: Info,
+        status: list[InterviewStatus] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        include_archived: bool = False,
+    ) -> relay.Connection[Interview]:
+        size = page_size(first, info.context.settings)
+        if info.context.settings.compiled_reads:
+            compiled = await _compiled_mine(info, status, include_archived, after, size)
+            if compiled is not None:
+                return compiled  # type: ignore[return-value]  # passed through by the executor
+        rows = await booking.my_interviews(
+            info.context.uow,
+            info.context.require_viewer(),
+            statuses=[s.value for s in status] if status else None,
+            include_archived=include_archived,
+            after=_keyset_cursor(after),
+            limit=size + 1,
+        )
+        nodes = [Interview.from_row(r) for r in rows]
+        await prefetch_interviews(info, nodes[:size])
+        return build_connection(nodes, size, _interview_cursor, has_previous=after is not None)
+
+    @strawberry.field(description="An interview; null unless the viewer takes part or is staff.")
+    async def interview(self, info: Info, id: strawberry.ID) -> Interview | None:
+        row = await booking.get_interview(
+            info.context.uow, info.context.optional_viewer(), parse_global_id(id, "Interview")
+        )
+        return Interview.from_row(row) if row else None
+
+
+@strawberry.type
+class InterviewsMutation:
+    @strawberry.mutation(
+        description=(
+            "Book a slot; spends the booking cost. Retrying returns the same interview. "
+            "Your own slot: FORBIDDEN; a past, booked or withdrawn slot, or an overlapping "
+            "interview of yours: CONFLICT; too few points: INSUFFICIENT_POINTS."
+        ),
+        extensions=authenticated(),
+    )
+    async def book_slot(self, info: Info, slot_id: strawberry.ID) -> Interview:
+        key = parse_global_id(slot_id, "Slot", field="slotId")
+        return Interview.from_row(
+            await booking.book_slot(info.context.uow, info.context.require_viewer(), key)
+        )
+
+    @strawberry.mutation(
+        description="Cancel: the candidate until the cutoff, the interviewer until the start.",
+        extensions=authenticated(),
+    )
+    async def cancel_interview(self, info: Info, id: strawberry.ID, reason: str | None = None) -> Interview:
+        row = await lifecycle.cancel_interview(
+            info.context.uow, info.context.require_viewer(), _interview_key(id), reason
+        )
+        return Interview.from_row(row)
+
+    @strawberry.mutation(
+        description="Start (either participant, from shortly before the start until the end).",
+        extensions=authenticated(),
+    )
+    async def start_interview(self, info: Info, id: strawberry.ID) -> Interview:
+        return Interview.from_row(
+            await lifecycle.start_interview(
+                info.context.uow, info.context.require_viewer(), _interview_key(id)
+            )
+        )
+
+    @strawberry.mutation(
+        description="Complete a started interview (interviewer only); pays the reward.",
+        extensions=authenticated(),
+    )
+    async def complete_interview(self, info: Info, id: strawberry.ID) -> Interview:
+        row = await lifecycle.complete_interview(
+            info.context.uow, info.context.require_viewer(), _interview_key(id)
+        )
+        return Interview.from_row(row)
+
+    @strawberry.mutation(
+        description="Hide a finished interview from your own list.", extensions=authenticated()
+    )
+    async def archive_interview(self, info: Info, id: strawberry.ID) -> Interview:
+        row = await lifecycle.archive_interview(
+            info.context.uow, info.context.require_viewer(), _interview_key(id)
+        )
+        return Interview.from_row(row)
+
+    @strawberry.mutation(description="Report the other participant as absent.", extensions=authenticated())
+    async def report_no_show(self, info: Info, id: strawberry.ID, reason: str | None = None) -> NoShowReport:
+        row = await lifecycle.report_no_show(
+            info.context.uow, info.context.require_viewer(), _interview_key(id), reason
+        )
+        return NoShowReport.from_row(row)
+
+    @strawberry.mutation(
+        description="Rate the other participant once the interview is completed.",
+        extensions=authenticated(),
+    )
+    async def submit_feedback(self, info: Info, input: SubmitFeedbackInput) -> Feedback:
+        key = parse_global_id(input.interview_id, "Interview", field="interviewId")
+        row = await feedback.submit_feedback(
+            info.context.uow, info.context.require_viewer(), key, input.rating, input.comment
+        )
+        return Feedback.from_row(row)
+
+
+@strawberry.type
+class InterviewsSubscription:
+    @strawberry.subscription(
+        description="One interview's status (participants, moderators and admins).",
+        extensions=authenticated(),
+    )
+    async def interview_updated(  # returns the stream after checking access
+        self, info: Info, id: strawberry.ID
+    ) -> AsyncGenerator[Interview, None]:
+        context = info.context
+        key = parse_global_id(id, "Interview")
+        await subscriptions.check_interview_access(context, key)
+
+        async def build(message: dict[str, Any], scope: EventScope) -> Interview | None:
+            row = await scope.loaders.interview.load(key)
+            return Interview.from_row(row) if row is not None else None
+
+        return subscriptions.follow(context, context.services.channels.interview(key), build)

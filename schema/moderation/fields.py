@@ -1,0 +1,96 @@
+"""Moderation fields: roles, blocks, no-show resolution and platform figures (staff only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from resolvers import moderation
+from resolvers.interviews import lifecycle
+from schema.accounts.types import User
+from schema.context import Info
+from schema.enums import Role
+from schema.ids import decode_cursor, encode_cursor, parse_global_id
+from schema.moderation.types import InterviewStatusCount, NoShowReport, NoShowStatus, PlatformStats
+from schema.pagination import build_connection, page_size
+from schema.permissions import ADMIN_ROLES, MODERATOR_ROLES, requires_role
+
+
+@strawberry.type
+class ModerationQuery:
+    @strawberry.field(description="Platform figures (admins only).", extensions=requires_role(*ADMIN_ROLES))
+    async def platform_stats(self, info: Info) -> PlatformStats:
+        figures = await moderation.platform_stats(info.context.uow)
+        return PlatformStats(
+            members=figures.members,
+            blocked_members=figures.blocked_members,
+            interviews_by_status=[
+                InterviewStatusCount(status=s, count=c) for s, c in figures.interviews_by_status.items()
+            ],
+            points_in_circulation=figures.points_in_circulation,
+            no_show_rate=figures.no_show_rate,
+        )
+
+    @strawberry.field(
+        description="No-show reports to resolve, oldest first (moderators and admins).",
+        extensions=requires_role(*MODERATOR_ROLES),
+    )
+    async def no_show_reports(
+        self,
+        info: Info,
+        status: NoShowStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> relay.Connection[NoShowReport]:
+        size = page_size(first, info.context.settings)
+        after_id = int(decode_cursor(after, 1)[0]) if after else None
+        rows = await moderation.no_show_reports(
+            info.context.uow, status=status.value if status else None, after_id=after_id, limit=size + 1
+        )
+        nodes = [NoShowReport.from_row(r) for r in rows]
+        return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
+
+
+@strawberry.type
+class ModerationMutation:
+    @strawberry.mutation(description="Change a member's role.", extensions=requires_role(*ADMIN_ROLES))
+    async def set_user_role(self, info: Info, user_id: strawberry.ID, role: Role) -> User:
+        key = parse_global_id(user_id, "User", field="userId")
+        return User.from_row(
+            await moderation.set_role(info.context.uow, info.context.require_viewer(), key, role.value)
+        )
+
+    @strawberry.mutation(
+        description="Block a member until a time, or permanently when `until` is null. Revokes their "
+        "sessions and closes their live subscriptions. Moderators cannot block admins or themselves.",
+        extensions=requires_role(*MODERATOR_ROLES),
+    )
+    async def block_user(
+        self, info: Info, user_id: strawberry.ID, reason: str, until: datetime | None = None
+    ) -> User:
+        key = parse_global_id(user_id, "User", field="userId")
+        return User.from_row(
+            await moderation.block_user(info.context.uow, info.context.require_viewer(), key, reason, until)
+        )
+
+    @strawberry.mutation(description="Lift a block.", extensions=requires_role(*MODERATOR_ROLES))
+    async def unblock_user(self, info: Info, user_id: strawberry.ID) -> User:
+        key = parse_global_id(user_id, "User", field="userId")
+        return User.from_row(
+            await moderation.unblock_user(info.context.uow, info.context.require_viewer(), key)
+        )
+
+    @strawberry.mutation(
+        description="Uphold or reject a no-show report.", extensions=requires_role(*MODERATOR_ROLES)
+    )
+    async def resolve_no_show(
+        self, info: Info, report_id: strawberry.ID, upheld: bool, note: str | None = None
+    ) -> NoShowReport:
+        key = parse_global_id(report_id, "NoShowReport", field="reportId")
+        return NoShowReport.from_row(
+            await lifecycle.resolve_no_show(
+                info.context.uow, info.context.require_viewer(), key, upheld, note
+            )
+        )

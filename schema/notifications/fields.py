@@ -1,0 +1,66 @@
+"""Notification fields: the viewer's list, marking read, and the live feed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from resolvers import notifications
+from schema import subscriptions
+from schema.context import Info
+from schema.ids import parse_global_id
+from schema.live_context import EventScope
+from schema.notifications.types import Notification
+from schema.pagination import after_id, build_connection, id_cursor, page_size
+from schema.permissions import authenticated
+
+
+@strawberry.type
+class NotificationsQuery:
+    @strawberry.field(description="The viewer's notifications, newest first.", extensions=authenticated())
+    async def notifications(
+        self,
+        info: Info,
+        unread_only: bool | None = False,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> relay.Connection[Notification]:
+        size = page_size(first, info.context.settings)
+        rows = await notifications.list_notifications(
+            info.context.uow,
+            info.context.require_viewer(),
+            unread_only=bool(unread_only),
+            after_id=after_id(after),
+            limit=size + 1,
+        )
+        nodes = [Notification.from_row(r) for r in rows]
+        return build_connection(nodes, size, id_cursor, has_previous=after is not None)
+
+
+@strawberry.type
+class NotificationsMutation:
+    @strawberry.mutation(
+        description="Mark the viewer's notifications read; returns how many were unread.",
+        extensions=authenticated(),
+    )
+    async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID]) -> int:
+        keys = [parse_global_id(i, "Notification", field="ids") for i in ids]
+        return await notifications.mark_read(info.context.uow, info.context.require_viewer(), keys)
+
+
+@strawberry.type
+class NotificationsSubscription:
+    @strawberry.subscription(description="The viewer's new notifications.", extensions=authenticated())
+    async def notification_added(self, info: Info) -> AsyncGenerator[Notification, None]:
+        context = info.context
+        viewer = context.require_viewer()
+
+        async def build(message: dict[str, Any], scope: EventScope) -> Notification | None:
+            return Notification.from_event(message)
+
+        channel = notifications.notifications_channel(context.settings.redis_prefix, viewer.id)
+        async for event in subscriptions.follow(context, channel, build):
+            yield event

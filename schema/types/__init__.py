@@ -1,1 +1,0 @@
-"""GraphQL object types, kept separate from the ORM models in db/models."""

@@ -1,0 +1,50 @@
+"""Upload fields: avatars and resumes."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.file_uploads import Upload
+
+from resolvers import uploads
+from schema.context import Info
+from schema.ids import parse_global_id
+from schema.permissions import authenticated
+from schema.uploads.types import UploadedFile
+
+
+@strawberry.type
+class UploadsQuery:
+    @strawberry.field(description="A member's avatar (public).")
+    async def avatar(self, info: Info, user_id: strawberry.ID) -> UploadedFile | None:
+        key = parse_global_id(user_id, "User", field="userId")
+        row = await uploads.latest_upload(info.context.uow, info.context.optional_viewer(), key, "AVATAR")
+        return UploadedFile.from_row(row) if row else None
+
+    @strawberry.field(description="A member's resume: for them, interviewers of their interviews and staff.")
+    async def resume(self, info: Info, user_id: strawberry.ID) -> UploadedFile | None:
+        key = parse_global_id(user_id, "User", field="userId")
+        row = await uploads.latest_upload(info.context.uow, info.context.optional_viewer(), key, "RESUME")
+        return UploadedFile.from_row(row) if row else None
+
+
+@strawberry.type
+class UploadsMutation:
+    @strawberry.mutation(
+        description="Upload an avatar (PNG, JPEG or WebP; multipart request with a "
+        "`GraphQL-Require-Preflight` header). Replaces the previous one.",
+        extensions=authenticated(),
+    )
+    async def upload_avatar(self, info: Info, file: Upload) -> UploadedFile:
+        return UploadedFile.from_row(
+            await uploads.upload_avatar(info.context.uow, info.context.require_viewer(), file)
+        )
+
+    @strawberry.mutation(
+        description="Upload a resume (PDF; multipart request with a `GraphQL-Require-Preflight` "
+        "header). Replaces the previous one.",
+        extensions=authenticated(),
+    )
+    async def upload_resume(self, info: Info, file: Upload) -> UploadedFile:
+        return UploadedFile.from_row(
+            await uploads.upload_resume(info.context.uow, info.context.require_viewer(), file)
+        )

@@ -1,0 +1,60 @@
+"""GraphQL type of uploaded files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import strawberry
+from sqlalchemy import select
+from strawberry import relay
+
+from db import models
+from schema.context import Info
+
+
+@strawberry.type(name="UploadedFile", description="An avatar or resume; fetch its bytes from `url`.")
+class UploadedFile(relay.Node):
+    id: relay.NodeID[int]
+    kind: str = strawberry.field(description="AVATAR or RESUME.")
+    content_type: str
+    size_bytes: int
+    width: int | None
+    height: int | None
+    created_at: datetime
+    storage_key: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: models.Upload) -> UploadedFile:
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            content_type=row.content_type,
+            size_bytes=row.size_bytes,
+            width=row.width,
+            height=row.height,
+            created_at=row.created_at,
+            storage_key=row.storage_key,
+        )
+
+    @strawberry.field(description="Path of the file: GET it (with your Authorization header for resumes).")
+    def url(self) -> str:
+        return f"/files/{self.storage_key}"
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[UploadedFile | None]:
+        from resolvers.uploads import may_read
+
+        context = info.context
+        keys = [int(i) for i in node_ids]
+        statement = select(models.Upload).where(models.Upload.id.in_(keys))
+        found = {row.id: row for row in (await context.db.execute(statement)).scalars()}
+        viewer = context.optional_viewer()
+        result: list[UploadedFile | None] = []
+        for key in keys:
+            row = found.get(key)
+            visible = row is not None and await may_read(context.db, row, viewer)
+            result.append(cls.from_row(row) if row is not None and visible else None)
+        return result
