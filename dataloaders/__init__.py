@@ -1,59 +1,133 @@
-"""Per-request batched loaders. Build a fresh `Loaders` per HTTP request and per subscription event."""
+"""Per-request batched loaders. Build a fresh `Loaders` per HTTP request and per subscription event.
+
+Each entity has one cache per request. Objects built from its rows (e.g. GraphQL nodes) are kept in
+views of that cache (`RowLoader.view`), which `forget` clears together with the rows.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 
-from dataloaders.accounts import load_user_specialization_ids, load_users
+from dataloaders.accounts import UserRow, load_user_rows, load_user_specialization_ids
+from dataloaders.audit import load_audit_entries
 from dataloaders.chat import MessagePageKey, load_message_pages
 from dataloaders.interviews import (
     UserStatsRow,
     load_active_interview_by_slot,
+    load_feedback,
     load_feedback_by_interview,
     load_interviews,
     load_user_stats,
 )
+from dataloaders.moderation import load_no_show_reports
+from dataloaders.points import load_points_entries
 from dataloaders.slots import load_slots
 from dataloaders.specializations import load_specializations
-from db.models import Feedback, Interview, Slot, Specialization, User
+from dataloaders.uploads import load_uploads
+from db.models import (
+    AuditEntry,
+    Feedback,
+    Interview,
+    NoShowReport,
+    PointsEntry,
+    Slot,
+    Specialization,
+    Upload,
+)
 
 if TYPE_CHECKING:
     from db.session import Db
+
+K = TypeVar("K")
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+class RowLoader(DataLoader[K, R | None]):
+    """An entity's rows by key, and views of them: loaders of objects built from those rows (e.g. the
+    GraphQL type of the entity), created on first use and kept for the request, so that each object is
+    built once. Views read through this loader; clearing a key here (`forget`) clears it from every
+    view too, so no view outlives the row it was built from."""
+
+    def __init__(self, load_fn: Callable[[list[K]], Awaitable[Sequence[R | None]]]) -> None:
+        super().__init__(load_fn)
+        self._views: dict[str, DataLoader[K, Any]] = {}
+
+    def view(self, name: str, build: Callable[[R], T]) -> DataLoader[K, T | None]:
+        """The view `name`: `build(row)` for each key's row (None where there is none). One `build`
+        per name, e.g. the GraphQL type's name and its `from_row`."""
+        view = self._views.get(name)
+        if view is None:
+
+            async def load(keys: list[K]) -> list[T | None]:
+                rows = await self.load_many(keys)
+                return [None if row is None else build(row) for row in rows]
+
+            view = self._views[name] = DataLoader(load)
+        return cast(DataLoader[K, T | None], view)
+
+    def clear(self, key: K) -> None:
+        for view in self._views.values():
+            with suppress(KeyError):
+                view.clear(key)
+        super().clear(key)
+
+    def clear_many(self, keys: Iterable[K]) -> None:
+        for key in keys:
+            with suppress(KeyError):
+                self.clear(key)
+
+    def clear_all(self) -> None:
+        for view in self._views.values():
+            view.clear_all()
+        super().clear_all()
 
 
 @dataclass
 class Loaders:
     db: Db
-    user: DataLoader[int, User | None] = field(init=False)
-    specialization: DataLoader[int, Specialization | None] = field(init=False)
+    # Core rows, not ORM instances: hot on every page that shows members (see `USER_ROW_COLUMNS`).
+    user: RowLoader[int, UserRow] = field(init=False)
+    specialization: RowLoader[int, Specialization] = field(init=False)
     user_specialization_ids: DataLoader[int, list[int]] = field(init=False)
     slot: DataLoader[int, Slot | None] = field(init=False)
     interview: DataLoader[int, Interview | None] = field(init=False)
     slot_active_interview: DataLoader[int, Interview | None] = field(init=False)
+    feedback: DataLoader[int, Feedback | None] = field(init=False)
     interview_feedback: DataLoader[int, list[Feedback]] = field(init=False)
     user_stats: DataLoader[int, UserStatsRow] = field(init=False)
     message_page: DataLoader[MessagePageKey, list[Any]] = field(init=False)
-    # Loaders of ready-made GraphQL objects, created on first use by schema types (see _user_soon).
-    nodes: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
+    points_entry: DataLoader[int, PointsEntry | None] = field(init=False)
+    no_show_report: DataLoader[int, NoShowReport | None] = field(init=False)
+    upload: DataLoader[int, Upload | None] = field(init=False)
+    audit_entry: DataLoader[int, AuditEntry | None] = field(init=False)
 
     def __post_init__(self) -> None:
         db = self.db
-        self.user = DataLoader(lambda ids: load_users(db, ids))
-        self.specialization = DataLoader(lambda ids: load_specializations(db, ids))
+        self.user = RowLoader(lambda ids: load_user_rows(db, ids))
+        self.specialization = RowLoader(lambda ids: load_specializations(db, ids))
         self.user_specialization_ids = DataLoader(lambda ids: load_user_specialization_ids(db, ids))
         self.slot = DataLoader(lambda ids: load_slots(db, ids))
         self.interview = DataLoader(lambda ids: load_interviews(db, ids))
         self.slot_active_interview = DataLoader(lambda ids: load_active_interview_by_slot(db, ids))
+        self.feedback = DataLoader(lambda ids: load_feedback(db, ids))
         self.interview_feedback = DataLoader(lambda ids: load_feedback_by_interview(db, ids))
         self.user_stats = DataLoader(lambda ids: load_user_stats(db, ids))
         self.message_page = DataLoader(lambda keys: load_message_pages(db, keys))
+        self.points_entry = DataLoader(lambda ids: load_points_entries(db, ids))
+        self.no_show_report = DataLoader(lambda ids: load_no_show_reports(db, ids))
+        self.upload = DataLoader(lambda ids: load_uploads(db, ids))
+        self.audit_entry = DataLoader(lambda ids: load_audit_entries(db, ids))
 
 
 def forget(loader: DataLoader[Any, Any], key: Any) -> None:
-    """Drop `key` from a loader's cache after a write (a no-op when it was never loaded)."""
+    """Drop `key` from a loader's cache after a write (a no-op when it was never loaded), and from the
+    views of a `RowLoader` (e.g. `forget(uow.loaders.user, user_id)` drops every cached form of the
+    member)."""
     with suppress(KeyError):
         loader.clear(key)

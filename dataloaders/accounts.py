@@ -30,14 +30,9 @@ async def load_viewer(db: Db, user_id: int) -> User | None:
     return User(**{key: record[column] for key, column in _USER_ATTRIBUTES})
 
 
-async def load_users(db: Db, ids: Sequence[int]) -> list[User | None]:
-    rows = (await db.execute(select(User).where(User.id.in_(ids)))).scalars()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
-
-
-# What `schema.types.accounts.User` is built from: Core rows of these columns skip ORM hydration.
-USER_NODE_COLUMNS = (
+# The columns of the per-request user cache (`Loaders.user`), from which `schema.accounts.types.User`
+# is built: Core rows of these columns skip ORM hydration, which matters on pages of many members.
+USER_ROW_COLUMNS = (
     User.id,
     User.display_name,
     User.role,
@@ -48,12 +43,15 @@ USER_NODE_COLUMNS = (
     User.points_balance,
     User.blocked_at,
     User.blocked_until,
+    User.calendar_token,
 )
+# A Core row of `USER_ROW_COLUMNS`: read-only, attribute names as on the ORM model.
+UserRow = Row[Any]
 
 
-async def load_user_rows(db: Db, ids: Sequence[int]) -> list[Row[Any] | None]:
-    """Users by id as Core rows of `USER_NODE_COLUMNS` (attribute names as on the ORM model)."""
-    rows = (await db.execute(select(*USER_NODE_COLUMNS).where(User.id.in_(ids)))).all()
+async def load_user_rows(db: Db, ids: Sequence[int]) -> list[UserRow | None]:
+    """Users by id as Core rows of `USER_ROW_COLUMNS`."""
+    rows = (await db.execute(select(*USER_ROW_COLUMNS).where(User.id.in_(ids)))).all()
     by_id = {row.id: row for row in rows}
     return [by_id.get(i) for i in ids]
 

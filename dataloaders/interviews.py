@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, literal, select
 
+from app.core.enums import InterviewStatus
 from db.models import Feedback, Interview
 
 if TYPE_CHECKING:
@@ -35,9 +36,18 @@ async def load_interviews(db: Db, ids: Sequence[int]) -> list[Interview | None]:
 
 async def load_active_interview_by_slot(db: Db, slot_ids: Sequence[int]) -> list[Interview | None]:
     """The non-cancelled interview of each slot (at most one, by the partial unique index)."""
-    statement = select(Interview).where(Interview.slot_id.in_(slot_ids), Interview.status != "CANCELLED")
+    statement = select(Interview).where(
+        Interview.slot_id.in_(slot_ids), Interview.status != InterviewStatus.CANCELLED
+    )
     by_slot = {row.slot_id: row for row in (await db.execute(statement)).scalars()}
     return [by_slot.get(i) for i in slot_ids]
+
+
+async def load_feedback(db: Db, ids: Sequence[int]) -> list[Feedback | None]:
+    """Feedback by id (no permission check: callers decide what the viewer may see)."""
+    rows = (await db.execute(select(Feedback).where(Feedback.id.in_(ids)))).scalars()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]
 
 
 async def load_feedback_by_interview(db: Db, interview_ids: Sequence[int]) -> list[list[Feedback]]:
@@ -52,7 +62,7 @@ async def load_feedback_by_interview(db: Db, interview_ids: Sequence[int]) -> li
 async def load_user_stats(db: Db, user_ids: Sequence[int]) -> list[UserStatsRow]:
     """Counts and average interviewer rating for each member, in two statements per batch."""
     ids = list(user_ids)
-    completed = Interview.status == "COMPLETED"
+    completed = Interview.status == InterviewStatus.COMPLETED
     given = (
         select(
             Interview.interviewer_id.label("user_id"),
@@ -60,7 +70,10 @@ async def load_user_stats(db: Db, user_ids: Sequence[int]) -> list[UserStatsRow]
             literal(0).label("taken"),
             func.count().filter(Interview.no_show_user_id == Interview.interviewer_id).label("no_shows"),
             func.count()
-            .filter(Interview.status == "CANCELLED", Interview.cancelled_by_id == Interview.interviewer_id)
+            .filter(
+                Interview.status == InterviewStatus.CANCELLED,
+                Interview.cancelled_by_id == Interview.interviewer_id,
+            )
             .label("cancellations"),
         )
         .where(Interview.interviewer_id.in_(ids))

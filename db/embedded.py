@@ -22,7 +22,7 @@ def start_embedded_postgres(data_dir: Path) -> str:
         runtime_dir = Path(tempfile.gettempdir()) / f"mockinterview-runtime-{os.getuid()}"
         runtime_dir.mkdir(mode=0o700, exist_ok=True)
         os.environ["XDG_RUNTIME_DIR"] = str(runtime_dir)
-    import pgserver  # heavy import, only when the embedded default is used
+    import pgserver  # lazy: heavy import, only when the embedded default is used
 
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from app.core.errors import NotFound, Unauthenticated
+from app.core.enums import ApiKeyScope
+from app.core.errors import Conflict, NotFound, Unauthenticated
 from db.models import ApiKey, User
 from db.session import Db
 from resolvers import audit, validation
@@ -31,7 +32,7 @@ def looks_like_api_key(token: str) -> bool:
     return token.startswith(KEY_PREFIX)
 
 
-async def create_api_key(uow: UnitOfWork, actor: User, name: str, scope: str) -> tuple[ApiKey, str]:
+async def create_api_key(uow: UnitOfWork, actor: User, name: str, scope: ApiKeyScope) -> tuple[ApiKey, str]:
     """A new key for the actor and its secret (which is not stored)."""
     name = validation.text(name, "name", min_length=1, max_length=80)
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -42,8 +43,6 @@ async def create_api_key(uow: UnitOfWork, actor: User, name: str, scope: str) ->
             )
         ).all()
         if len(active) >= MAX_KEYS_PER_MEMBER:
-            from app.core.errors import Conflict
-
             raise Conflict(f"At most {MAX_KEYS_PER_MEMBER} active API keys.")
         key = ApiKey(
             user_id=actor.id,
@@ -75,6 +74,15 @@ async def list_api_keys(
     if after_id is not None:
         statement = statement.where(ApiKey.id < after_id)
     return (await uow.db.execute(statement)).scalars().all()
+
+
+async def own_api_keys(uow: UnitOfWork, actor: User | None, ids: Sequence[int]) -> list[ApiKey | None]:
+    """API keys by id, None for those that are not the actor's."""
+    if actor is None or not ids:
+        return [None for _ in ids]
+    statement = select(ApiKey).where(ApiKey.id.in_(ids), ApiKey.user_id == actor.id)
+    by_id = {row.id: row for row in (await uow.db.execute(statement)).scalars()}
+    return [by_id.get(i) for i in ids]
 
 
 async def revoke_api_key(uow: UnitOfWork, actor: User, key_id: int) -> ApiKey:

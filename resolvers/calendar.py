@@ -1,15 +1,16 @@
-"""ICS (RFC 5545) events for interviews and the per-member secret calendar feed (rule 19)."""
+"""ICS (RFC 5545) events for interviews and the per-member secret calendar feed (docs/product.md, rule 19)."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Any
 
 from icalendar import Calendar, Event
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, and_, or_, select, update
 
+from app.core.enums import InterviewStatus
 from dataloaders import forget
 from db.models import Interview, Slot, Specialization, User
 from resolvers.unit_of_work import UnitOfWork
@@ -54,7 +55,7 @@ def build_event(parts: EventParts) -> Event:
     event.add("dtend", interview.ends_at.astimezone(UTC))
     event.add("summary", summary)
     event.add("sequence", _sequence(interview))
-    event.add("status", "CANCELLED" if interview.status == "CANCELLED" else "CONFIRMED")
+    event.add("status", "CANCELLED" if interview.status == InterviewStatus.CANCELLED else "CONFIRMED")
     lines = [
         f"Topic: {parts.specialization_name}",
         f"Interviewer: {parts.interviewer_name}",
@@ -101,42 +102,38 @@ async def regenerate_calendar_token(uow: UnitOfWork, actor: User) -> User:
     return user
 
 
-async def feed_for_token(session: AsyncSession, token: str) -> str | None:
+async def _names_by_id(uow: UnitOfWork, statement: Select[int, str]) -> dict[int, str]:
+    """`{id: name}` from a select of (id, name)."""
+    result: Any = await uow.db.execute(statement)
+    return dict(result.all())
+
+
+async def feed_for_token(uow: UnitOfWork, token: str) -> str | None:
     """The member's non-archived interviews (both roles) as a calendar, or None for a bad token."""
-    user = await session.scalar(select(User).where(User.calendar_token == token))
+    user = (await uow.db.execute(select(User).where(User.calendar_token == token))).scalar()
     if user is None:
         return None
     mine = or_(
         and_(Interview.interviewer_id == user.id, Interview.archived_by_interviewer.is_(False)),
         and_(Interview.candidate_id == user.id, Interview.archived_by_candidate.is_(False)),
     )
-    rows = (
-        await session.execute(
-            select(Interview, Slot)
-            .join(Slot, Slot.id == Interview.slot_id)
-            .where(mine)
-            .order_by(Interview.starts_at.desc(), Interview.id.desc())
-            .limit(FEED_LIMIT)
-        )
-    ).all()
+    rows: list[Any] = list(
+        (
+            await uow.db.execute(
+                select(Interview, Slot)
+                .join(Slot, Slot.id == Interview.slot_id)
+                .where(mine)
+                .order_by(Interview.starts_at.desc(), Interview.id.desc())
+                .limit(FEED_LIMIT)
+            )
+        ).all()
+    )
     user_ids = {i.interviewer_id for i, _ in rows} | {i.candidate_id for i, _ in rows}
-    names = (
-        dict((await session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids)))).all())
-        if user_ids
-        else {}
-    )
+    users = select(User.id, User.display_name).where(User.id.in_(user_ids))
+    names = await _names_by_id(uow, users) if user_ids else {}
     spec_ids = {i.specialization_id for i, _ in rows}
-    topics = (
-        dict(
-            (
-                await session.execute(
-                    select(Specialization.id, Specialization.name).where(Specialization.id.in_(spec_ids))
-                )
-            ).all()
-        )
-        if spec_ids
-        else {}
-    )
+    specializations = select(Specialization.id, Specialization.name).where(Specialization.id.in_(spec_ids))
+    topics = await _names_by_id(uow, specializations) if spec_ids else {}
     events = [
         build_event(
             EventParts(

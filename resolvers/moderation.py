@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.enums import ControlKind, InterviewStatus
+from app.core.enums import ControlKind, InterviewStatus, NoShowStatus, Role
 from app.core.errors import BadUserInput, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Interview, NoShowReport, User
@@ -58,7 +58,7 @@ async def _lock_block_target(session: AsyncSession, user_id: int, viewer: User, 
     user = await session.get(User, user_id, with_for_update=True, populate_existing=True)
     if user is None:
         raise NotFound("No User with this ID.")
-    if user.role == "ADMIN" and viewer.role != "ADMIN":
+    if user.role == Role.ADMIN and viewer.role != Role.ADMIN:
         raise Forbidden(admin_refusal)
     return user
 
@@ -84,7 +84,7 @@ async def unblock_user(uow: UnitOfWork, actor: User, user_id: int) -> User:
 
 
 async def no_show_reports(
-    uow: UnitOfWork, *, status: str | None, after_id: int | None, limit: int
+    uow: UnitOfWork, *, status: NoShowStatus | None, after_id: int | None, limit: int
 ) -> Sequence[NoShowReport]:
     """The moderators' queue: reports oldest first (a queue is worked from its head)."""
     statement = select(NoShowReport).order_by(NoShowReport.id).limit(limit)
@@ -95,7 +95,12 @@ async def no_show_reports(
     return (await uow.db.execute(statement)).scalars().all()
 
 
-async def set_role(uow: UnitOfWork, actor: User, user_id: int, role: str) -> User:
+async def set_role(uow: UnitOfWork, actor: User | None, user_id: int, role: Role) -> User:
+    """Give a member a role. `actor` None is the command line (the operator of the server, e.g. naming
+    the first admin); a member must be an admin."""
+    if actor is not None and actor.role != Role.ADMIN:
+        raise Forbidden("Your role does not allow this.")
+    via = {"via": "cli"} if actor is None else {}
     async with uow.db.transaction() as session:
         user = await session.get(User, user_id, with_for_update=True)
         if user is None:
@@ -105,22 +110,23 @@ async def set_role(uow: UnitOfWork, actor: User, user_id: int, role: str) -> Use
         await audit.record(
             session,
             "user.role_changed",
-            actor_id=actor.id,
+            actor_id=actor.id if actor is not None else None,
             target_type="User",
             target_id=user.id,
             ip=uow.client_ip,
             previous=previous,
             role=role,
+            **via,
         )
     forget(uow.loaders.user, user_id)
     return user
 
 
-def role_value(role: object) -> str:
-    value = getattr(role, "value", role)
-    if value not in ("MEMBER", "MODERATOR", "ADMIN"):
-        raise BadUserInput("Unknown role.", field="role")
-    return str(value)
+async def member_id_by_email(uow: UnitOfWork, email: str) -> int | None:
+    """The id of the member with this email (compared as stored: trimmed, lower case), if any."""
+    statement = select(User.id).where(User.email == email.strip().lower())
+    member_id: int | None = (await uow.db.execute(statement)).scalar()
+    return member_id
 
 
 @dataclass
@@ -154,11 +160,11 @@ async def platform_stats(uow: UnitOfWork) -> PlatformStats:
     by_status = dict.fromkeys((s.value for s in InterviewStatus), 0)
     for status, count in rows:
         by_status[str(status)] = int(count)
-    finished = by_status["COMPLETED"] + by_status["NO_SHOW"]
+    finished = by_status[InterviewStatus.COMPLETED] + by_status[InterviewStatus.NO_SHOW]
     return PlatformStats(
         members=int(members_row[0]),
         blocked_members=int(members_row[1]),
         interviews_by_status=by_status,
         points_in_circulation=int(members_row[2]),
-        no_show_rate=by_status["NO_SHOW"] / finished if finished else 0.0,
+        no_show_rate=by_status[InterviewStatus.NO_SHOW] / finished if finished else 0.0,
     )

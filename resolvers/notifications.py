@@ -10,15 +10,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.enums import NotificationKind
 from app.core.errors import BadUserInput
 from app.core.events import EventHub
 from db.models import Interview, Notification, User
 from resolvers.unit_of_work import UnitOfWork
-from schema.ids import to_global_id
 
 logger = logging.getLogger("mockinterview.live")
 
-KINDS = ("BOOKED", "CANCELLED", "REMINDER", "FEEDBACK_RECEIVED", "NO_SHOW_RESOLVED", "POINTS_CHANGED")
 MAX_MARK_READ = 500
 
 
@@ -39,11 +38,10 @@ def event_of(row: Notification) -> dict[str, Any]:
 
 
 async def add_notification(
-    session: AsyncSession, user_id: int, kind: str, payload: dict[str, Any], now: datetime
+    session: AsyncSession, user_id: int, kind: NotificationKind, payload: dict[str, Any], now: datetime
 ) -> Notification:
     """Insert a notification row (flushed, not committed)."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown notification kind {kind!r}")
+    kind = NotificationKind(kind)  # ValueError for an unknown kind from an untyped caller
     row = Notification(user_id=user_id, kind=kind, payload=payload, created_at=now)
     session.add(row)
     await session.flush()
@@ -60,7 +58,7 @@ async def publish_notifications(hub: EventHub, prefix: str, rows: Sequence[Notif
 
 
 async def notify(
-    session: AsyncSession, user_id: int, kind: str, payload: dict[str, Any], uow: UnitOfWork
+    session: AsyncSession, user_id: int, kind: NotificationKind, payload: dict[str, Any], uow: UnitOfWork
 ) -> Notification:
     """Store a notification in the caller's transaction and publish it once that commits."""
     row = await add_notification(session, user_id, kind, payload, uow.now())
@@ -122,9 +120,9 @@ async def mark_read(uow: UnitOfWork, actor: User, ids: Sequence[int]) -> int:
 
 
 def interview_payload(interview: Interview, **extra: Any) -> dict[str, Any]:
-    """Payload naming an interview the way clients do (global ID) plus `extra`."""
-    return {
-        "interviewId": to_global_id("Interview", interview.id),
-        "startsAt": interview.starts_at.isoformat(),
-        **extra,
-    }
+    """Payload naming an interview, plus `extra`.
+
+    Stored payloads hold database ids and snake_case keys (`interview_id`, `accused_id`, ...); the
+    GraphQL `Notification.payload` presents them as clients know them (camelCase keys, global IDs).
+    """
+    return {"interview_id": interview.id, "starts_at": interview.starts_at.isoformat(), **extra}

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.enums import LedgerKind, NotificationKind, Role
 from app.core.errors import BadUserInput, InsufficientPoints, NotFound
 from dataloaders import forget
 from db.models import PointsEntry, User
@@ -18,7 +19,7 @@ async def change_balance(
     session: AsyncSession,
     user_id: int,
     amount: int,
-    kind: str,
+    kind: LedgerKind,
     *,
     reason: str | None = None,
     interview_id: int | None = None,
@@ -63,6 +64,19 @@ async def ledger_entries(
     return (await uow.db.execute(statement)).scalars().all()
 
 
+async def visible_ledger_entries(
+    uow: UnitOfWork, actor: User | None, ids: Sequence[int]
+) -> list[PointsEntry | None]:
+    """Ledger entries by id, None for those the actor may not read (only the member's own; admins all)."""
+    rows = await uow.loaders.points_entry.load_many(ids)
+    return [
+        row
+        if row is not None and actor is not None and (row.user_id == actor.id or actor.role == Role.ADMIN)
+        else None
+        for row in rows
+    ]
+
+
 async def adjust_points(uow: UnitOfWork, actor: User, user_id: int, amount: int, reason: str) -> PointsEntry:
     """An admin adds or removes points; never below zero, always audit-logged."""
     if amount == 0 or abs(amount) > MAX_ADJUSTMENT:
@@ -72,7 +86,7 @@ async def adjust_points(uow: UnitOfWork, actor: User, user_id: int, amount: int,
         if await session.get(User, user_id) is None:
             raise NotFound("No User with this ID.")
         entry = await change_balance(
-            session, user_id, amount, "ADJUSTMENT", reason=clean_reason, actor_id=actor.id
+            session, user_id, amount, LedgerKind.ADJUSTMENT, reason=clean_reason, actor_id=actor.id
         )
         await audit.record(
             session,
@@ -86,8 +100,8 @@ async def adjust_points(uow: UnitOfWork, actor: User, user_id: int, amount: int,
             balance_after=entry.balance_after,
         )
         await session.refresh(entry)
-        payload = {"amount": amount, "balanceAfter": entry.balance_after, "reason": clean_reason}
-        await notifications.notify(session, user_id, "POINTS_CHANGED", payload, uow)
+        payload = {"amount": amount, "balance_after": entry.balance_after, "reason": clean_reason}
+        await notifications.notify(session, user_id, NotificationKind.POINTS_CHANGED, payload, uow)
     forget(uow.loaders.user, user_id)
     return entry
 

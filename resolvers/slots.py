@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select, tuple_
 
-from app.core.enums import SlotEventKind
+from app.core.enums import SlotEventKind, SlotStatus
 from app.core.errors import BadUserInput, Conflict, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Slot, Specialization, User
@@ -81,7 +81,7 @@ async def create_slot(
             video_link=link,
             title=clean_title,
             description=clean_description,
-            status="OPEN",
+            status=SlotStatus.OPEN,
         )
         session.add(slot)
         await flush_or_conflict(
@@ -99,9 +99,9 @@ async def withdraw_slot(uow: UnitOfWork, actor: User, slot_id: int) -> Slot:
             raise NotFound("No Slot with this ID.")
         if slot.host_id != actor.id:
             raise Forbidden("Only the host can withdraw a slot.")
-        if slot.status != "OPEN":
+        if slot.status != SlotStatus.OPEN:
             raise Conflict(f"A {slot.status.lower()} slot cannot be withdrawn.")
-        slot.status = "WITHDRAWN"
+        slot.status = SlotStatus.WITHDRAWN
         events.announce_slot(uow, SlotEventKind.WITHDRAWN, slot.id)
     forget(uow.loaders.slot, slot_id)
     return slot
@@ -131,7 +131,7 @@ async def open_slots(
     lower, upper = board_bounds(uow, starts_after, starts_before)
     statement = (
         select(Slot)
-        .where(Slot.status == "OPEN", Slot.starts_at > lower)
+        .where(Slot.status == SlotStatus.OPEN, Slot.starts_at > lower)
         .order_by(Slot.starts_at, Slot.id)
         .limit(limit)
     )

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import delete, exists, select
 
+from app.core.enums import STAFF_ROLES, InterviewStatus, UploadKind
 from app.core.errors import BadUserInput, NotFound
+from app.core.sniff import Sniffed, sniff_image, sniff_pdf
 from app.core.storage import new_key, storage_for
-from app.http.files import Sniffed, sniff_image, sniff_pdf
 from db.models import Interview, Upload, User
 from db.session import Db
 from resolvers import audit
-from resolvers.unit_of_work import Services, UnitOfWork
+from resolvers.unit_of_work import UnitOfWork
 
 NOT_FOUND = "No file with this ID."
 
 
-async def _read_limited(file: Any, limit: int) -> bytes:
-    data: bytes = await file.read(limit + 1)
+def _within_limit(data: bytes, limit: int) -> bytes:
+    """`data` unless it is empty or over `limit` bytes (the caller reads at most `limit + 1`)."""
     if len(data) > limit:
         raise BadUserInput(f"The file is larger than {limit} bytes.", field="file")
     if not data:
@@ -26,7 +25,7 @@ async def _read_limited(file: Any, limit: int) -> bytes:
     return data
 
 
-async def _store(uow: UnitOfWork, actor: User, kind: str, data: bytes, sniffed: Sniffed) -> Upload:
+async def _store(uow: UnitOfWork, actor: User, kind: UploadKind, data: bytes, sniffed: Sniffed) -> Upload:
     storage = storage_for(uow.settings)
     key = new_key(sniffed.extension)
     await storage.save(key, data)
@@ -72,55 +71,57 @@ async def _store(uow: UnitOfWork, actor: User, kind: str, data: bytes, sniffed: 
     return upload
 
 
-async def upload_avatar(uow: UnitOfWork, actor: User, file: Any) -> Upload:
+async def upload_avatar(uow: UnitOfWork, actor: User, data: bytes) -> Upload:
     """Store a new avatar (PNG/JPEG/WebP by magic bytes, size and pixel limits); replaces the old one."""
     settings = uow.settings
-    data = await _read_limited(file, settings.max_avatar_bytes)
+    data = _within_limit(data, settings.max_avatar_bytes)
     image = sniff_image(data)
     assert image.width is not None
     assert image.height is not None
     side = settings.max_avatar_side_pixels
     if image.width > side or image.height > side or image.width * image.height > settings.max_avatar_pixels:
         raise BadUserInput(f"The image may be at most {side}x{side} pixels.", field="file")
-    return await _store(uow, actor, "AVATAR", data, image)
+    return await _store(uow, actor, UploadKind.AVATAR, data, image)
 
 
-async def upload_resume(uow: UnitOfWork, actor: User, file: Any) -> Upload:
+async def upload_resume(uow: UnitOfWork, actor: User, data: bytes) -> Upload:
     """Store a new resume (PDF by magic bytes, size limit); replaces the old one."""
-    data = await _read_limited(file, uow.settings.max_resume_bytes)
-    return await _store(uow, actor, "RESUME", data, sniff_pdf(data))
+    data = _within_limit(data, uow.settings.max_resume_bytes)
+    return await _store(uow, actor, UploadKind.RESUME, data, sniff_pdf(data))
 
 
 async def may_read(db: Db, upload: Upload, viewer: User | None) -> bool:
     """Avatars: anyone. Resumes: the owner, staff, and interviewers of the owner's interviews."""
-    if upload.kind == "AVATAR":
+    if upload.kind == UploadKind.AVATAR:
         return True
     if viewer is None:
         return False
-    if viewer.id == upload.owner_id or viewer.role in ("MODERATOR", "ADMIN"):
+    if viewer.id == upload.owner_id or viewer.role in STAFF_ROLES:
         return True
     booked = select(
         exists().where(
             Interview.candidate_id == upload.owner_id,
             Interview.interviewer_id == viewer.id,
-            Interview.status != "CANCELLED",
+            Interview.status != InterviewStatus.CANCELLED,
         )
     )
     return bool((await db.execute(booked)).scalar())
 
 
-async def readable_upload(state: Services, db: Db, key: str, viewer: User | None) -> tuple[Upload, bytes]:
-    """The upload stored under `key` and its bytes, if `viewer` may read it; NOT_FOUND otherwise."""
-    upload = (await db.execute(select(Upload).where(Upload.storage_key == key))).scalar()
-    if upload is None or not await may_read(db, upload, viewer):
+async def readable_upload(uow: UnitOfWork, actor: User | None, key: str) -> tuple[Upload, bytes]:
+    """The upload stored under `key` and its bytes, if `actor` may read it; NOT_FOUND otherwise."""
+    upload = (await uow.db.execute(select(Upload).where(Upload.storage_key == key))).scalar()
+    if upload is None or not await may_read(uow.db, upload, actor):
         raise NotFound(NOT_FOUND)
-    data = await storage_for(state.settings).load(upload.storage_key)
+    data = await storage_for(uow.settings).load(upload.storage_key)
     if data is None:
         raise NotFound(NOT_FOUND)
     return upload, data
 
 
-async def latest_upload(uow: UnitOfWork, actor: User | None, owner_id: int, kind: str) -> Upload | None:
+async def latest_upload(
+    uow: UnitOfWork, actor: User | None, owner_id: int, kind: UploadKind
+) -> Upload | None:
     """A member's current avatar or resume, when the viewer may see it."""
     statement = (
         select(Upload)

@@ -54,8 +54,6 @@ def after_id(after: str | None) -> int | None:
         return None
     (value,) = decode_cursor(after, 1)
     if not isinstance(value, int):
-        from app.core.errors import BadUserInput
-
         raise BadUserInput("Malformed cursor.", field="after")
     return value
 

@@ -13,9 +13,12 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 
+from app.core.enums import STAFF_ROLES, Role
 from app.core.errors import Forbidden
 from schema.context import Context
-from schema.enums import Role
+
+# The kernel's Role is the GraphQL enum too (shared by accounts, moderation and `@requiresRole`).
+strawberry.enum(Role, name="Role", description="What a member may do on the platform.")
 
 
 @strawberry.schema_directive(
@@ -68,16 +71,17 @@ def requires_role(*roles: Role) -> list[FieldExtension]:
     return [PermissionExtension([RequiresRole(*roles)], use_directives=True)]
 
 
-MODERATOR_ROLES = (Role.MODERATOR, Role.ADMIN)
+# `@requiresRole` arguments, in the enum's order as the SDL prints them.
+MODERATOR_ROLES = tuple(role for role in Role if role in STAFF_ROLES)
 ADMIN_ROLES = (Role.ADMIN,)
 
 
 def is_staff(context: Context) -> bool:
     """True when the signed-in member is a moderator or admin."""
     viewer = context.viewer
-    return viewer is not None and viewer.role in ("MODERATOR", "ADMIN")
+    return viewer is not None and viewer.role in STAFF_ROLES
 
 
 def is_admin(context: Context) -> bool:
     viewer = context.viewer
-    return viewer is not None and viewer.role == "ADMIN"
+    return viewer is not None and viewer.role == Role.ADMIN

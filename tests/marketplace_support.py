@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.enums import LedgerKind
 from db.models import PointsEntry, Specialization, User
 from resolvers.points import change_balance
 from schema.ids import to_global_id
@@ -64,7 +65,7 @@ async def new_specialization(session: AsyncSession) -> str:
 
 async def grant(session: AsyncSession, member: Member, points: int) -> None:
     """Give a member points through the ledger (flushed)."""
-    await change_balance(session, db_id(member.id), points, "ADJUSTMENT", reason="test grant")
+    await change_balance(session, db_id(member.id), points, LedgerKind.ADJUSTMENT, reason="test grant")
 
 
 async def set_role(session: AsyncSession, member: Member, role: str) -> None:

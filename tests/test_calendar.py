@@ -1,4 +1,4 @@
-"""Interview ICS events and the secret calendar feed (rule 19), parsed with icalendar."""
+"""Interview ICS events and the secret calendar feed (docs/product.md, rule 19), parsed with icalendar."""
 
 from __future__ import annotations
 

@@ -169,6 +169,9 @@ async def test_participant_sees_status_changes_and_notifications_with_fresh_load
     # A loader cached for the socket would still say SCHEDULED here.
     assert statuses == ["CANCELLED"]
     assert kinds == ["CANCELLED"]
+    # The stored payload holds database ids; the subscription shows global IDs, as queries do.
+    [payload] = [d["notificationAdded"]["payload"] for d in received if "notificationAdded" in d]
+    assert payload["interviewId"] == pair.interview_id
     await ws.close()
 
 

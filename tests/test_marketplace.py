@@ -197,6 +197,26 @@ async def test_book_slot_spends_and_reveals_link_to_candidate(
     await assert_ledger_consistent(db_session)
 
 
+TWO_BOOKINGS = """mutation($a: ID!, $b: ID!) {
+  first: bookSlot(slotId: $a) { candidate { id points } }
+  second: bookSlot(slotId: $b) { candidate { id points } } }"""
+
+
+async def test_a_write_clears_every_cached_form_of_the_member(
+    client: GraphQLClient, db_session: AsyncSession, clock: Clock
+) -> None:
+    """The mutations of one document share the request's loaders: the second booking shows the
+    candidate after both spends, not the `User` object cached while answering the first."""
+    host, candidate = await client.sign_up("host"), await client.sign_up("cand")
+    await grant(db_session, candidate, 5)
+    spec = await new_specialization(db_session)
+    first, second = [await publish(client, host, spec, tomorrow(clock) + timedelta(hours=h)) for h in (0, 2)]
+    before = await points(client, candidate)
+    data = await client.data(TWO_BOOKINGS, {"a": first, "b": second}, token=candidate.access_token)
+    assert data["first"]["candidate"] == {"id": candidate.id, "points": before - 1}
+    assert data["second"]["candidate"] == {"id": candidate.id, "points": before - 2}
+
+
 async def test_booking_refusals(client: GraphQLClient, db_session: AsyncSession, clock: Clock) -> None:
     host, poor = await client.sign_up("host"), await client.sign_up("poor")
     spec = await new_specialization(db_session)

@@ -203,3 +203,21 @@ async def test_moderator_no_show_queue(client: GraphQLClient, db_session: AsyncS
     assert report_id not in [e["node"]["id"] for e in upheld["noShowReports"]["edges"]]
     page = (await client.data(QUEUE, {"first": 0}, token=moderator.access_token))["noShowReports"]
     assert page["edges"] == []
+
+
+AUDIT_NEWEST = "query { auditLog(first: 1) { edges { node { id action actor { id } } } } }"
+AUDIT_NODE = "query($id: ID!) { node(id: $id) { id ... on AuditEntry { action actor { id } } } }"
+
+
+async def test_an_audit_entry_by_node_id_is_for_admins_only(
+    client: GraphQLClient, db_session: AsyncSession
+) -> None:
+    admin, moderator, member = [await client.sign_up(n) for n in ("admin", "moderator", "member")]
+    await promote(db_session, admin, "ADMIN")
+    await promote(db_session, moderator, "MODERATOR")
+    [edge] = (await client.data(AUDIT_NEWEST, token=admin.access_token))["auditLog"]["edges"]
+    entry = edge["node"]
+    found = await client.data(AUDIT_NODE, {"id": entry["id"]}, token=admin.access_token)
+    assert found["node"] == entry
+    for token in (moderator.access_token, member.access_token, None):
+        assert (await client.data(AUDIT_NODE, {"id": entry["id"]}, token=token))["node"] is None

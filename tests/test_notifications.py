@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from tests.helpers import GraphQLClient, Member
+from db.models import Notification
+from schema.ids import to_global_id
+from tests.helpers import GraphQLClient, Member, db_id
 from tests.marketplace_support import ADJUST, CANCEL, book, new_specialization, publish, set_role
 
 LIST = """query($unread: Boolean, $first: Int, $after: String) {
@@ -82,3 +85,30 @@ async def test_notifications_page_with_keyset_cursors(
     assert await client.error_code(LIST, {"after": "garbage"}, token=member.access_token) == "BAD_USER_INPUT"
     assert await client.error_code(LIST) == "UNAUTHENTICATED"
     assert await client.error_code(MARK, {"ids": ["bm9wZQ=="]}, token=member.access_token) == "BAD_USER_INPUT"
+
+
+async def test_payloads_store_database_ids_and_show_global_ids(
+    client: GraphQLClient, db_session: AsyncSession, clock: Clock
+) -> None:
+    host, candidate, admin = [await client.sign_up(n) for n in ("host", "cand", "admin")]
+    await set_role(db_session, admin, "ADMIN")
+    spec = await new_specialization(db_session)
+    slot_id = await publish(client, host, spec, (clock.now() + timedelta(days=1)).replace(microsecond=0))
+    interview = await book(client, candidate, slot_id)
+    await client.data(ADJUST, {"id": host.id, "amount": 2, "reason": "promo"}, token=admin.access_token)
+    mine = select(Notification.payload).where(Notification.user_id == db_id(host.id))
+    stored = (await db_session.scalars(mine.order_by(Notification.id))).all()
+    interview_id = db_id(interview["id"])
+    assert stored[0] == {"interview_id": interview_id, "starts_at": stored[0]["starts_at"]}
+    assert stored[1] == {"amount": 2, "balance_after": stored[1]["balance_after"], "reason": "promo"}
+    points_changed, booked = await nodes(client, host)
+    assert booked["payload"] == {
+        "interviewId": to_global_id("Interview", interview_id),
+        "startsAt": stored[0]["starts_at"],
+    }
+    assert booked["payload"]["interviewId"] == interview["id"]
+    assert points_changed["payload"] == {
+        "amount": 2,
+        "balanceAfter": stored[1]["balance_after"],
+        "reason": "promo",
+    }

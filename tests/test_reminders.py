@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.core.clock import Clock
-from app.jobs.reminders import ReminderScheduler, send_due_reminders
+from app.jobs.reminders import ReminderScheduler
 from db.models import Interview, Notification, Slot, Specialization
+from resolvers.interviews.reminders import send_due_reminders
 from resolvers.notifications import notifications_channel
-from resolvers.unit_of_work import Services
+from resolvers.unit_of_work import Services, UnitOfWork
 from tests.helpers import GraphQLClient, db_id
+
+
+class FixedClock(Clock):
+    """A clock stopped at one instant."""
+
+    def __init__(self, at: datetime) -> None:
+        super().__init__()
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+async def remind(services: Services, minutes_before: int) -> int:
+    """One round of the domain operation in its own unit of work, as the scheduler runs it."""
+    uow = UnitOfWork.open(services)
+    try:
+        return await send_due_reminders(uow, minutes_before=minutes_before)
+    finally:
+        await uow.close()
 
 
 async def make_interviews(
@@ -73,17 +95,17 @@ async def test_racing_schedulers_remind_each_participant_exactly_once(
     host_id, candidate_id = db_id(host.id), db_id(candidate.id)
     start = (clock.now() + timedelta(days=3)).replace(microsecond=0)
     due = await make_interviews(engine, host_id, candidate_id, start, 12)
-    # Two "instances": separate session factories (own connections) and the same hub.
-    makers = [async_sessionmaker(engine, expire_on_commit=False) for _ in range(4)]
-    prefix = app_state.settings.redis_prefix
+    # Four "instances": separate session factories (own connections) and the same hub.
     now = start + timedelta(hours=2 * 11) - timedelta(minutes=10)  # all 12 are due (or running)
-    async with app_state.hub.subscribe(notifications_channel(prefix, host_id)) as feed:
-        claimed = await asyncio.gather(
-            *[
-                send_due_reminders(maker, app_state.hub, prefix=prefix, now=now, minutes_before=15)
-                for maker in makers
-            ]
+    instances = [
+        dataclasses.replace(
+            app_state, sessionmaker=async_sessionmaker(engine, expire_on_commit=False), clock=FixedClock(now)
         )
+        for _ in range(4)
+    ]
+    prefix = app_state.settings.redis_prefix
+    async with app_state.hub.subscribe(notifications_channel(prefix, host_id)) as feed:
+        claimed = await asyncio.gather(*[remind(instance, 15) for instance in instances])
         received = [await asyncio.wait_for(anext(feed), 5) for _ in range(sum(claimed))]
     # Interviews that already ended are not reminded any more; the rest exactly once.
     expected = [i for n, i in enumerate(due) if start + timedelta(hours=2 * n, minutes=60) > now]
@@ -98,9 +120,9 @@ async def test_racing_schedulers_remind_each_participant_exactly_once(
         ).all()
     assert dict(rows) == {host_id: len(expected), candidate_id: len(expected)}
     assert {m["kind"] for m in received} == {"REMINDER"}
-    assert sorted(db_id(m["payload"]["interviewId"]) for m in received) == sorted(expected)
+    assert sorted(m["payload"]["interview_id"] for m in received) == sorted(expected)  # database ids
     # A later round finds nothing left to do.
-    assert await send_due_reminders(makers[0], app_state.hub, prefix=prefix, now=now, minutes_before=15) == 0
+    assert await remind(instances[0], 15) == 0
 
 
 async def test_scheduler_skips_interviews_not_yet_due_or_cancelled(
@@ -114,14 +136,10 @@ async def test_scheduler_skips_interviews_not_yet_due_or_cancelled(
         await conn.execute(update(Interview).where(Interview.id == cancelled).values(status="CANCELLED"))
     shifted = Clock()
     shifted.offset = start - timedelta(minutes=9) - Clock().now()
-    scheduler = ReminderScheduler(
-        async_sessionmaker(engine, expire_on_commit=False),
-        app_state.hub,
-        shifted,
-        prefix=app_state.settings.redis_prefix,
-        minutes_before=15,
-        interval=0.05,
+    instance = dataclasses.replace(
+        app_state, sessionmaker=async_sessionmaker(engine, expire_on_commit=False), clock=shifted
     )
+    scheduler = ReminderScheduler(instance, minutes_before=15, interval=0.05)
     scheduler.start()
     await asyncio.sleep(0.3)
     await scheduler.stop()

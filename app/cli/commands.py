@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import uvicorn
-from sqlalchemy import select
 
 from app.cli.seed import run_seed_demo
+from app.core.enums import Role
+from app.core.errors import NotFound
+from app.core.events import create_hub
+from app.core.passwords import Passwords
+from app.core.ratelimit import MemoryRateLimiter
 from app.core.settings import Settings, SettingsError, get_settings
+from app.core.tokens import AccessTokens
 from app.ops.logging_setup import configure_logging, logging_config
 from db.embedded import resolve_database_url
 from db.migrate import upgrade
-from db.models import User
 from db.session import create_engine, create_sessionmaker
-from resolvers import audit
+from resolvers import moderation
+from resolvers.unit_of_work import Services, UnitOfWork
 from schema.build import build_schema
 
-ROLES = ("MEMBER", "MODERATOR", "ADMIN")
+ROLES = tuple(Role)
 
 
 def _database_url(settings: Settings) -> str:
@@ -83,29 +89,41 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _set_role(url: str, email: str, role: str) -> bool:
+@contextlib.asynccontextmanager
+async def _services(settings: Settings, url: str) -> AsyncIterator[Services]:
+    """The services a command's domain operations need: one database connection, and the events hub
+    (through Redis when configured, so running servers hear about the change)."""
     engine = create_engine(url, pool_size=1, max_overflow=0)
+    hub = create_hub(settings.redis_url)
     try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            user = await session.scalar(
-                select(User).where(User.email == email.strip().lower()).with_for_update()
-            )
-            if user is None:
-                return False
-            previous, user.role = user.role, role
-            await audit.record(
-                session,
-                "user.role_changed",
-                actor_id=None,
-                target_type="User",
-                target_id=user.id,
-                previous=previous,
-                role=role,
-                via="cli",
-            )
-        return True
+        await hub.start()
+        yield Services(
+            settings=settings,
+            sessionmaker=create_sessionmaker(engine),
+            passwords=Passwords(settings),
+            tokens=AccessTokens(settings),
+            rate_limiter=MemoryRateLimiter(),
+            hub=hub,
+        )
     finally:
+        await hub.stop()
         await engine.dispose()
+
+
+async def _set_role(settings: Settings, url: str, email: str, role: Role) -> bool:
+    """`setUserRole` as the command line (no acting member); False when nobody has this email."""
+    async with _services(settings, url) as services:
+        uow = UnitOfWork.open(services)
+        try:
+            user_id = await moderation.member_id_by_email(uow, email)
+            if user_id is None:
+                return False
+            await moderation.set_role(uow, None, user_id, role)
+        except NotFound:  # deleted meanwhile
+            return False
+        finally:
+            await uow.close()
+    return True
 
 
 def cmd_set_role(args: argparse.Namespace, settings: Settings) -> int:
@@ -113,7 +131,7 @@ def cmd_set_role(args: argparse.Namespace, settings: Settings) -> int:
     if role not in ROLES:
         print(f"role must be one of {', '.join(ROLES)}", file=sys.stderr)
         return 2
-    if not asyncio.run(_set_role(_database_url(settings), args.email, role)):
+    if not asyncio.run(_set_role(settings, _database_url(settings), args.email, Role(role))):
         print(f"no member with email {args.email}", file=sys.stderr)
         return 1
     print(f"{args.email} is now {role}")

@@ -222,8 +222,8 @@ NOTIFICATIONS = """
 INSERT INTO notifications (user_id, kind, payload, read_at, created_at)
 SELECT n.user_id, n.kind,
   jsonb_build_object(
-    'interviewId', encode(convert_to('Interview:' || n.interview_id, 'UTF8'), 'base64'),
-    'startsAt', to_jsonb(i.starts_at)
+    'interview_id', n.interview_id,
+    'starts_at', to_jsonb(i.starts_at)
   ),
   CASE WHEN n.at < now() - interval '2 days' THEN n.at + interval '1 hour' END, n.at
 FROM (

@@ -6,6 +6,7 @@ columns stay plain text guarded by CHECK constraints built from these values.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -73,6 +74,13 @@ class SlotEventKind(StrEnum):
     WITHDRAWN = "WITHDRAWN"
 
 
+class ApiKeyScope(StrEnum):
+    """What an API key may do."""
+
+    READ = "READ"
+    READ_WRITE = "READ_WRITE"
+
+
 class ControlKind(StrEnum):
     """Messages on a member's control channel."""
 
@@ -81,6 +89,7 @@ class ControlKind(StrEnum):
     ROLE_CHANGED = "ROLE_CHANGED"
 
 
-def sql_values(enum: type[StrEnum]) -> str:
-    """`'A', 'B'` for a CHECK constraint listing every value of `enum`."""
-    return ", ".join(f"'{member.value}'" for member in enum)
+def sql_values(members: Iterable[StrEnum]) -> str:
+    """`'A', 'B'` for SQL (a CHECK constraint, a partial index): every value of an enum class, or the
+    members given, in their order."""
+    return ", ".join(f"'{member.value}'" for member in members)

@@ -7,8 +7,8 @@ import re
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from app.http.unit_of_work import open_unit_of_work
 from resolvers.calendar import feed_for_token
-from resolvers.unit_of_work import Services
 
 TOKEN_PATTERN = re.compile(r"^[0-9a-f]{32,128}$")
 
@@ -18,9 +18,11 @@ async def calendar_feed(request: Request) -> Response:
     token = str(request.path_params.get("token", ""))
     if not TOKEN_PATTERN.match(token):
         return PlainTextResponse("Not found.", status_code=404)
-    state: Services = request.app.state.services
-    async with state.sessionmaker() as session:
-        body = await feed_for_token(session, token)
+    uow = open_unit_of_work(request)
+    try:
+        body = await feed_for_token(uow, token)
+    finally:
+        await uow.close()
     if body is None:
         return PlainTextResponse("Not found.", status_code=404)
     return Response(

@@ -65,10 +65,7 @@ class Lifespan:
         app.state.response_cache = cache
         self.view.services, self.view.response_cache = services, cache
         reminders = ReminderScheduler(
-            services.sessionmaker,
-            hub,
-            self.clock,
-            prefix=settings.redis_prefix,
+            services,
             minutes_before=settings.reminder_minutes_before,
             interval=settings.reminder_poll_seconds,
         )

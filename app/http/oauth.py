@@ -32,11 +32,9 @@ from starlette.routing import Route
 from app.core.errors import AppError, BadUserInput, Forbidden, NotFound, Unauthenticated
 from app.core.settings import Settings
 from app.http.oauth_documents import DocumentCache
-from dataloaders import Loaders
-from db.session import Db
-from resolvers.accounts.oauth import ExternalIdentity
+from app.http.unit_of_work import open_unit_of_work
+from resolvers.accounts.oauth import ExternalIdentity, sign_in_external
 from resolvers.unit_of_work import Services
-from schema.context import Context
 
 with warnings.catch_warnings():
     # authlib 1.9 prefers the `httpx2` fork and warns when it falls back to httpx (which works).
@@ -276,15 +274,12 @@ async def _identity(
 
 async def callback(request: Request) -> Response:
     """Finish the flow: check state, exchange the code, verify the ID token, sign the member in."""
-    from resolvers.accounts.oauth import sign_in_external
-
     state: Services = request.app.state.services
     settings = state.settings
     provider = configured_providers(settings).get(request.path_params["provider"])
     if provider is None:
         return _error(settings, NotFound("Unknown login provider."), 404)
-    db = Db(state.sessionmaker)
-    context = Context(services=state, connection=request, db=db, loaders=Loaders(db))
+    uow = open_unit_of_work(request)
     try:
         flow = _read_flow(request, settings, provider)
         if "error" in request.query_params:
@@ -298,12 +293,12 @@ async def callback(request: Request) -> Response:
             except (AuthlibBaseError, httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
                 # A refused code, an unreachable provider or a malformed answer: no login.
                 raise Unauthenticated("The provider did not complete the login.") from exc
-        tokens = await sign_in_external(context.uow, identity)
+        tokens = await sign_in_external(uow, identity)
     except AppError as error:
         status = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "RATE_LIMITED": 429}.get(error.code, 400)
         return _clear(_error(settings, error, status), provider.name)
     finally:
-        await db.close()
+        await uow.close()
     body = {
         "accessToken": tokens.access_token,
         "refreshToken": tokens.refresh_token,

@@ -25,19 +25,17 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from graphql import DocumentNode, FieldNode, OperationDefinitionNode, OperationType, parse, print_ast
 from graphql.error import GraphQLError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.clock import Clock
+from app.core.events import EventHub
 from app.core.events.base import EventSink, HubClosed
 from schema.context import CACHE_HINT_KEY, CacheHint
-
-if TYPE_CHECKING:
-    from app.core.clock import Clock
-    from app.core.events import EventHub
 
 logger = logging.getLogger("mockinterview.response_cache")
 

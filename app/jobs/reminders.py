@@ -1,8 +1,8 @@
 """Interview reminders: a poller that runs in every instance and still notifies exactly once.
 
-Each round claims the due interviews with one conditional UPDATE (`reminder_sent_at IS NULL`, rows
-picked FOR UPDATE SKIP LOCKED) and inserts the participants' notifications in the same transaction,
-so an interview is claimed by exactly one instance and its reminders commit with the claim.
+Every `interval` seconds it runs the domain operation `resolvers.interviews.reminders.send_due_reminders`,
+which claims the due interviews and notifies their participants in one transaction (so racing instances
+never remind twice).
 """
 
 from __future__ import annotations
@@ -10,81 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime, timedelta
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from app.core.clock import Clock
-from app.core.events import EventHub
-from db.models import Interview, Notification
-from resolvers.notifications import add_notification, interview_payload, publish_notifications
+from resolvers.interviews.reminders import send_due_reminders
+from resolvers.unit_of_work import Services, UnitOfWork
 
 logger = logging.getLogger("mockinterview.reminders")
-
-BATCH_SIZE = 200
-CLAIM_DUE = text(
-    """
-    WITH due AS (
-        SELECT id FROM interviews
-        WHERE status = 'SCHEDULED' AND reminder_sent_at IS NULL
-          AND starts_at <= :horizon AND ends_at > :now
-        ORDER BY starts_at
-        LIMIT :batch
-        FOR UPDATE SKIP LOCKED
-    )
-    UPDATE interviews AS i SET reminder_sent_at = :now
-    FROM due
-    WHERE i.id = due.id AND i.reminder_sent_at IS NULL
-    RETURNING i.id, i.interviewer_id, i.candidate_id, i.starts_at
-    """
-)
-
-
-async def send_due_reminders(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    hub: EventHub,
-    *,
-    prefix: str,
-    now: datetime,
-    minutes_before: int,
-) -> int:
-    """Claim interviews starting within `minutes_before` and notify both participants.
-
-    Returns the number of interviews claimed. Safe to run concurrently in many instances.
-    """
-    created: list[Notification] = []
-    horizon = now + timedelta(minutes=minutes_before)
-    async with sessionmaker() as session, session.begin():
-        rows = (await session.execute(CLAIM_DUE, {"now": now, "horizon": horizon, "batch": BATCH_SIZE})).all()
-        for interview_id, interviewer_id, candidate_id, starts_at in rows:
-            payload = interview_payload(
-                Interview(id=interview_id, starts_at=starts_at), minutesBefore=minutes_before
-            )
-            for user_id in (interviewer_id, candidate_id):
-                created.append(await add_notification(session, user_id, "REMINDER", payload, now))
-    if created:
-        await publish_notifications(hub, prefix, created)
-    return len(rows)
 
 
 class ReminderScheduler:
     """Background task of the lifespan: `send_due_reminders` every `interval` seconds."""
 
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        hub: EventHub,
-        clock: Clock,
-        *,
-        prefix: str,
-        minutes_before: int,
-        interval: float,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._hub = hub
-        self._clock = clock
-        self._prefix = prefix
+    def __init__(self, services: Services, *, minutes_before: int, interval: float) -> None:
+        self._services = services
         self._minutes_before = minutes_before
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
@@ -104,13 +41,11 @@ class ReminderScheduler:
 
     async def run_once(self) -> int:
         """One polling round; the number of interviews reminded."""
-        return await send_due_reminders(
-            self._sessionmaker,
-            self._hub,
-            prefix=self._prefix,
-            now=self._clock.now(),
-            minutes_before=self._minutes_before,
-        )
+        uow = UnitOfWork.open(self._services)
+        try:
+            return await send_due_reminders(uow, minutes_before=self._minutes_before)
+        finally:
+            await uow.close()
 
     async def _run(self) -> None:
         while True:

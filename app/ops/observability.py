@@ -20,7 +20,7 @@ from app.core import metrics
 from app.live.shutdown import GOING_AWAY, WebSocketRegistry
 from app.ops.tracing import finish_request_span, request_span
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # OpenTelemetry is an optional extra, imported only when tracing is on
     from opentelemetry.trace import Tracer
 
 access_logger = logging.getLogger("mockinterview.access")
@@ -179,21 +179,26 @@ class Observability:
                 metrics.SUBSCRIPTIONS.dec(len(subscriptions))
             if key is not None:
                 self.websockets.discard(key)
-            state: dict[str, Any] = scope.get("state") or {}
-            access_logger.info(
-                "websocket %s closed after %.1fs",
-                scope.get("path", ""),
-                time.perf_counter() - started,
-                extra={
-                    "request_id": state.get("request_id"),
-                    "path": scope.get("path", ""),
-                    "websocket": True,
-                    "accepted": accepted,
-                    "closed_by_server": closed_by_us,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "user_id": state.get("user_id"),
-                },
-            )
+            _log_websocket_closed(scope, started, accepted=accepted, closed_by_server=closed_by_us)
+
+
+def _log_websocket_closed(scope: Scope, started: float, *, accepted: bool, closed_by_server: bool) -> None:
+    """The access log line of a websocket, written when it ends."""
+    state: dict[str, Any] = scope.get("state") or {}
+    access_logger.info(
+        "websocket %s closed after %.1fs",
+        scope.get("path", ""),
+        time.perf_counter() - started,
+        extra={
+            "request_id": state.get("request_id"),
+            "path": scope.get("path", ""),
+            "websocket": True,
+            "accepted": accepted,
+            "closed_by_server": closed_by_server,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "user_id": state.get("user_id"),
+        },
+    )
 
 
 def _is_data_frame(message: Message) -> bool:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from starlette.types import Scope
+
 from app.core.settings import Settings, SettingsError
 
+# OpenTelemetry is an optional extra (`otel`): it is imported only where tracing is on, never at module
+# level, so the server runs without it.
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import Tracer
-    from starlette.types import Scope
 
 
 def traces_endpoint(settings: Settings) -> str | None:
@@ -33,10 +36,11 @@ def configure_tracing(settings: Settings) -> TracerProvider | None:
     if endpoint is None:
         return None
     try:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        # lazy: the optional `otel` extra (see the module comment), for all four imports
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # lazy: otel
+        from opentelemetry.sdk.resources import Resource  # lazy: otel
+        from opentelemetry.sdk.trace import TracerProvider  # lazy: otel
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor  # lazy: otel
     except ImportError as exc:
         raise SettingsError(
             "OTEL_EXPORTER_OTLP_ENDPOINT is set but OpenTelemetry is not installed: "
@@ -49,8 +53,8 @@ def configure_tracing(settings: Settings) -> TracerProvider | None:
 
 def request_span(tracer: Tracer, scope: Scope) -> Any:
     """A context manager opening the server span of an HTTP request, continuing the caller's trace."""
-    from opentelemetry.propagate import extract
-    from opentelemetry.trace import SpanKind
+    from opentelemetry.propagate import extract  # lazy: optional otel extra, reached with tracing on
+    from opentelemetry.trace import SpanKind  # lazy: optional otel extra
 
     headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope.get("headers", [])}
     return tracer.start_as_current_span(
@@ -70,6 +74,6 @@ def finish_request_span(span: Any, attributes: dict[str, Any]) -> None:
     span.set_attributes({key: value for key, value in attributes.items() if value is not None})
     status = attributes.get("http.response.status_code")
     if isinstance(status, int) and status >= 500:
-        from opentelemetry.trace import Status, StatusCode
+        from opentelemetry.trace import Status, StatusCode  # lazy: optional otel extra, tracing on
 
         span.set_status(Status(StatusCode.ERROR))

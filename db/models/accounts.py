@@ -18,16 +18,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.enums import Role, sql_values
 from db.base import Base, CreatedAtMixin, IdMixin
-
-ROLES = ("MEMBER", "MODERATOR", "ADMIN")
 
 
 class User(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("points_balance >= 0", name="points_balance_non_negative"),
-        CheckConstraint("role IN ('MEMBER', 'MODERATOR', 'ADMIN')", name="role_valid"),
+        CheckConstraint(f"role IN ({sql_values(Role)})", name="role_valid"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("char_length(display_name) BETWEEN 1 AND 80", name="display_name_length"),
         CheckConstraint("char_length(bio) <= 2000", name="bio_length"),
@@ -39,7 +38,7 @@ class User(IdMixin, CreatedAtMixin, Base):
     display_name: Mapped[str] = mapped_column(String(80))
     bio: Mapped[str] = mapped_column(Text, server_default="")
     timezone: Mapped[str] = mapped_column(Text, server_default="UTC")
-    role: Mapped[str] = mapped_column(Text, server_default="MEMBER")
+    role: Mapped[str] = mapped_column(Text, server_default=Role.MEMBER.value)
     points_balance: Mapped[int] = mapped_column(server_default="0")
     strikes: Mapped[int] = mapped_column(server_default="0")
     email_verified: Mapped[bool] = mapped_column(server_default="false")

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.enums import InterviewStatus, sql_values
 from db.base import Base, CreatedAtMixin, IdMixin
 
 
@@ -15,22 +16,21 @@ class Interview(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "interviews"
     __table_args__ = (
         CheckConstraint("candidate_id <> interviewer_id", name="not_self"),
-        CheckConstraint(
-            "status IN ('SCHEDULED', 'IN_PROGRESS', 'COMPLETED', 'CANCELLED', 'NO_SHOW')",
-            name="status_valid",
-        ),
+        CheckConstraint(f"status IN ({sql_values(InterviewStatus)})", name="status_valid"),
         Index(
             "uq_interviews_slot_id_active",
             "slot_id",
             unique=True,
-            postgresql_where=text("status <> 'CANCELLED'"),
+            postgresql_where=text(f"status <> '{InterviewStatus.CANCELLED.value}'"),
         ),
         Index("ix_interviews_candidate_id_starts_at", "candidate_id", "starts_at"),
         Index("ix_interviews_interviewer_id_starts_at", "interviewer_id", "starts_at"),
         Index(
             "ix_interviews_reminder_due",
             "starts_at",
-            postgresql_where=text("status = 'SCHEDULED' AND reminder_sent_at IS NULL"),
+            postgresql_where=text(
+                f"status = '{InterviewStatus.SCHEDULED.value}' AND reminder_sent_at IS NULL"
+            ),
         ),
     )
 
@@ -38,7 +38,7 @@ class Interview(IdMixin, CreatedAtMixin, Base):
     interviewer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
     candidate_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
     specialization_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("specializations.id"))
-    status: Mapped[str] = mapped_column(Text, server_default="SCHEDULED")
+    status: Mapped[str] = mapped_column(Text, server_default=InterviewStatus.SCHEDULED.value)
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     started_at: Mapped[datetime | None]

@@ -7,18 +7,19 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.enums import NoShowStatus, sql_values
 from db.base import Base, CreatedAtMixin, IdMixin
 
 
 class NoShowReport(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "no_show_reports"
     __table_args__ = (
-        CheckConstraint("status IN ('OPEN', 'UPHELD', 'REJECTED')", name="status_valid"),
+        CheckConstraint(f"status IN ({sql_values(NoShowStatus)})", name="status_valid"),
         Index(
             "uq_no_show_reports_interview_id_open",
             "interview_id",
             unique=True,
-            postgresql_where=text("status = 'OPEN'"),
+            postgresql_where=text(f"status = '{NoShowStatus.OPEN.value}'"),
         ),
         Index(
             "uq_no_show_reports_interview_id_reporter_id",
@@ -33,7 +34,7 @@ class NoShowReport(IdMixin, CreatedAtMixin, Base):
     reporter_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
     accused_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
     reason: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text, server_default="OPEN")
+    status: Mapped[str] = mapped_column(Text, server_default=NoShowStatus.OPEN.value)
     resolver_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(Text)
     resolved_at: Mapped[datetime | None]

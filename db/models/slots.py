@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.enums import SlotStatus, sql_values
 from db.base import Base, CreatedAtMixin, IdMixin
 
 
@@ -16,11 +17,16 @@ class Slot(IdMixin, CreatedAtMixin, Base):
     __table_args__ = (
         CheckConstraint("duration_minutes BETWEEN 15 AND 180", name="duration_range"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
-        CheckConstraint("status IN ('OPEN', 'BOOKED', 'WITHDRAWN')", name="status_valid"),
+        CheckConstraint(f"status IN ({sql_values(SlotStatus)})", name="status_valid"),
         CheckConstraint("video_link ~ '^https?://'", name="video_link_http"),
         CheckConstraint("char_length(title) <= 200", name="title_length"),
         CheckConstraint("char_length(description) <= 2000", name="description_length"),
-        Index("ix_slots_open_board", "starts_at", "id", postgresql_where=text("status = 'OPEN'")),
+        Index(
+            "ix_slots_open_board",
+            "starts_at",
+            "id",
+            postgresql_where=text(f"status = '{SlotStatus.OPEN.value}'"),
+        ),
     )
 
     host_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
@@ -31,4 +37,4 @@ class Slot(IdMixin, CreatedAtMixin, Base):
     video_link: Mapped[str] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text, server_default="OPEN")
+    status: Mapped[str] = mapped_column(Text, server_default=SlotStatus.OPEN.value)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.enums import UploadKind, sql_values
 from db.base import Base, CreatedAtMixin, IdMixin
 
 
 class Upload(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "uploads"
     __table_args__ = (
-        CheckConstraint("kind IN ('AVATAR', 'RESUME')", name="kind_valid"),
+        CheckConstraint(f"kind IN ({sql_values(UploadKind)})", name="kind_valid"),
         Index("ix_uploads_owner_id_kind", "owner_id", "kind"),
     )
 

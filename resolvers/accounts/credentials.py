@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.core.enums import LedgerKind
 from app.core.errors import BadUserInput, Conflict, RateLimited, Unauthenticated
 from app.core.tokens import hash_token
 from dataloaders import forget
@@ -40,7 +41,7 @@ async def sign_up(uow: UnitOfWork, email: str, password: str, display_name: str)
             raise Conflict("An account with this email already exists.", field="email") from exc
         if settings.signup_grant_points > 0:
             await change_balance(
-                session, user.id, settings.signup_grant_points, "GRANT", reason="Signup grant"
+                session, user.id, settings.signup_grant_points, LedgerKind.GRANT, reason="Signup grant"
             )
         await audit.record(
             session,

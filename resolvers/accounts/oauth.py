@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.core.enums import LedgerKind
 from app.core.errors import Conflict, Forbidden
 from db.models import OAuthIdentity, User
 from resolvers import audit
@@ -73,7 +74,7 @@ async def sign_in_external(uow: UnitOfWork, identity: ExternalIdentity) -> Issue
                         session,
                         user.id,
                         uow.settings.signup_grant_points,
-                        "GRANT",
+                        LedgerKind.GRANT,
                         reason="Signup grant",
                     )
             session.add(

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 from sqlalchemy import delete, insert, or_, select, update
 
+from app.core.enums import Role
 from app.core.errors import BadUserInput, NotFound
 from dataloaders import forget
+from dataloaders.accounts import UserRow
 from db.models import Specialization, User, UserSpecialization
 from resolvers import validation
 from resolvers.unit_of_work import UnitOfWork
@@ -59,7 +61,7 @@ def _escape_like(value: str) -> str:
 
 
 async def search_users(
-    uow: UnitOfWork, *, search: str | None, role: str | None, after_id: int | None, limit: int
+    uow: UnitOfWork, *, search: str | None, role: Role | None, after_id: int | None, limit: int
 ) -> Sequence[User]:
     """Members ordered by id, optionally filtered by a name/email substring and role."""
     statement = select(User).order_by(User.id).limit(limit)
@@ -74,7 +76,7 @@ async def search_users(
     return (await uow.db.execute(statement)).scalars().all()
 
 
-async def ensure_user_exists(uow: UnitOfWork, user_id: int) -> User:
+async def ensure_user_exists(uow: UnitOfWork, user_id: int) -> UserRow:
     user = await uow.loaders.user.load(user_id)
     if user is None:
         raise NotFound("No User with this ID.")

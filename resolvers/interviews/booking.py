@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select, tuple_
 
-from app.core.enums import SlotEventKind
+from app.core.enums import InterviewStatus, LedgerKind, NotificationKind, SlotEventKind, SlotStatus
 from app.core.errors import Conflict, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Interview, Slot, User
@@ -35,14 +35,14 @@ async def book_slot(uow: UnitOfWork, actor: User, slot_id: int) -> Interview:
             select(Interview).where(
                 Interview.slot_id == slot.id,
                 Interview.candidate_id == actor.id,
-                Interview.status != "CANCELLED",
+                Interview.status != InterviewStatus.CANCELLED,
             )
         )
         if existing is not None:
             return existing
         if slot.host_id == actor.id:
             raise Forbidden("You cannot book your own slot.")
-        if slot.status != "OPEN":
+        if slot.status != SlotStatus.OPEN:
             raise Conflict("This slot is no longer available.")
         if slot.starts_at <= now:
             raise Conflict("This slot has already started.")
@@ -51,7 +51,7 @@ async def book_slot(uow: UnitOfWork, actor: User, slot_id: int) -> Interview:
             interviewer_id=slot.host_id,
             candidate_id=actor.id,
             specialization_id=slot.specialization_id,
-            status="SCHEDULED",
+            status=InterviewStatus.SCHEDULED,
             starts_at=slot.starts_at,
             ends_at=slot.ends_at,
             updated_at=now,
@@ -67,11 +67,11 @@ async def book_slot(uow: UnitOfWork, actor: User, slot_id: int) -> Interview:
         cost = uow.settings.booking_cost_points
         if cost > 0:
             await change_balance(
-                session, actor.id, -cost, "SPEND", reason="Booking", interview_id=interview.id
+                session, actor.id, -cost, LedgerKind.SPEND, reason="Booking", interview_id=interview.id
             )
-        slot.status = "BOOKED"
+        slot.status = SlotStatus.BOOKED
         await notifications.notify(
-            session, slot.host_id, "BOOKED", notifications.interview_payload(interview), uow
+            session, slot.host_id, NotificationKind.BOOKED, notifications.interview_payload(interview), uow
         )
         events.announce_slot(uow, SlotEventKind.BOOKED, slot.id)
         events.announce_interview(uow, interview.id)

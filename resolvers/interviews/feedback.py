@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 
+from app.core.enums import InterviewStatus, NotificationKind
 from app.core.errors import BadUserInput, Conflict, NotFound
 from dataloaders import forget
 from db.models import Feedback, Interview, User
 from resolvers import notifications, validation
 from resolvers.integrity import UNIQUE_VIOLATION, flush_or_conflict
+from resolvers.interviews.access import can_view_interview
 from resolvers.unit_of_work import UnitOfWork
 
 
 async def submit_feedback(
     uow: UnitOfWork, actor: User, interview_id: int, rating: int, comment: str
 ) -> Feedback:
-    """The actor rates the other participant of a COMPLETED interview (rule 12)."""
+    """The actor rates the other participant of a COMPLETED interview (docs/product.md, rule 12)."""
     if not 1 <= rating <= 5:
         raise BadUserInput("`rating` must be 1-5.", field="rating")
     clean_comment = validation.text(comment, "comment", min_length=10, max_length=2000)
@@ -25,7 +29,7 @@ async def submit_feedback(
         )
         if interview is None or actor.id not in (interview.interviewer_id, interview.candidate_id):
             raise NotFound("No Interview with this ID.")
-        if interview.status != "COMPLETED":
+        if interview.status != InterviewStatus.COMPLETED:
             raise Conflict("Feedback can be given only after the interview is completed.")
         author_is_candidate = actor.id == interview.candidate_id
         feedback = Feedback(
@@ -42,7 +46,17 @@ async def submit_feedback(
         )
         await session.refresh(feedback)
         payload = notifications.interview_payload(interview, rating=rating)
-        await notifications.notify(session, feedback.subject_id, "FEEDBACK_RECEIVED", payload, uow)
+        await notifications.notify(
+            session, feedback.subject_id, NotificationKind.FEEDBACK_RECEIVED, payload, uow
+        )
     forget(uow.loaders.interview_feedback, interview_id)
     forget(uow.loaders.user_stats, feedback.subject_id)
     return feedback
+
+
+async def visible_feedback(uow: UnitOfWork, actor: User | None, ids: Sequence[int]) -> list[Feedback | None]:
+    """Feedback by id, None where the actor may not see its interview."""
+    rows = await uow.loaders.feedback.load_many(ids)
+    interviews = await uow.loaders.interview.load_many([row.interview_id for row in rows if row is not None])
+    visible = {interview.id for interview in interviews if interview and can_view_interview(actor, interview)}
+    return [row if row is not None and row.interview_id in visible else None for row in rows]

@@ -3,13 +3,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.enums import FINISHED_STATUSES as FINISHED
-from app.core.enums import STAFF_ROLES, SlotEventKind
+from app.core.enums import (
+    STAFF_ROLES,
+    InterviewStatus,
+    LedgerKind,
+    NoShowStatus,
+    NotificationKind,
+    SlotEventKind,
+    SlotStatus,
+)
 from app.core.errors import Conflict, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Interview, NoShowReport, PointsEntry, Slot, User
@@ -17,7 +26,6 @@ from resolvers import audit, events, notifications, validation
 from resolvers.integrity import UNIQUE_VIOLATION, flush_or_conflict
 from resolvers.points import change_balance
 from resolvers.unit_of_work import UnitOfWork
-from schema.ids import to_global_id
 
 
 async def lock_interview(session: AsyncSession, viewer: User, interview_id: int) -> Interview:
@@ -39,7 +47,7 @@ async def refund_booking(session: AsyncSession, interview: Interview, reason: st
     """Give the candidate back exactly what the booking cost (at most once, by the unique index)."""
     spent = await session.scalar(
         select(PointsEntry.amount).where(
-            PointsEntry.interview_id == interview.id, PointsEntry.kind == "SPEND"
+            PointsEntry.interview_id == interview.id, PointsEntry.kind == LedgerKind.SPEND
         )
     )
     if spent:
@@ -47,7 +55,7 @@ async def refund_booking(session: AsyncSession, interview: Interview, reason: st
             session,
             interview.candidate_id,
             -spent,
-            "REFUND",
+            LedgerKind.REFUND,
             reason=reason,
             interview_id=interview.id,
         )
@@ -62,7 +70,8 @@ def _forget(uow: UnitOfWork, interview: Interview) -> None:
 
 
 async def cancel_interview(uow: UnitOfWork, actor: User, interview_id: int, reason: str | None) -> Interview:
-    """Cancel a scheduled interview (rule 9): candidate until the cutoff, interviewer until start.
+    """Cancel a scheduled interview: the candidate until the cutoff, the interviewer until the start
+    (docs/product.md, rule 9).
 
     The candidate is refunded either way; the interviewer's cancellation is kept in
     `cancelled_by_id` for their reliability record. The slot reopens when it is still ahead.
@@ -71,7 +80,7 @@ async def cancel_interview(uow: UnitOfWork, actor: User, interview_id: int, reas
     clean_reason = validation.text(reason, "reason", min_length=0, max_length=500) if reason else None
     async with uow.db.transaction() as session:
         interview = await lock_interview(session, actor, interview_id)
-        if interview.status != "SCHEDULED":
+        if interview.status != InterviewStatus.SCHEDULED:
             raise Conflict(f"A {interview.status} interview cannot be cancelled.")
         if now >= interview.starts_at:
             raise Conflict("The interview has already started.")
@@ -81,7 +90,7 @@ async def cancel_interview(uow: UnitOfWork, actor: User, interview_id: int, reas
             raise Conflict(
                 "Too late to cancel: the cancellation cutoff has passed.", cutoff=cutoff.isoformat()
             )
-        interview.status = "CANCELLED"
+        interview.status = InterviewStatus.CANCELLED
         interview.cancelled_at = now
         interview.cancelled_by_id = actor.id
         interview.cancel_reason = clean_reason or None
@@ -89,13 +98,13 @@ async def cancel_interview(uow: UnitOfWork, actor: User, interview_id: int, reas
         await session.flush()
         # Slot before the balance row: the same lock order as bookSlot, so the two cannot deadlock.
         slot = await session.scalar(select(Slot).where(Slot.id == interview.slot_id).with_for_update())
-        if slot is not None and slot.status == "BOOKED" and slot.starts_at > now:
-            slot.status = "OPEN"
+        if slot is not None and slot.status == SlotStatus.BOOKED and slot.starts_at > now:
+            slot.status = SlotStatus.OPEN
             events.announce_slot(uow, SlotEventKind.REOPENED, slot.id)
         await refund_booking(session, interview, "Interview cancelled")
         other = interview.interviewer_id if is_candidate else interview.candidate_id
         payload = notifications.interview_payload(interview, reason=interview.cancel_reason)
-        await notifications.notify(session, other, "CANCELLED", payload, uow)
+        await notifications.notify(session, other, NotificationKind.CANCELLED, payload, uow)
         events.announce_interview(uow, interview.id)
     _forget(uow, interview)
     return interview
@@ -111,14 +120,14 @@ async def start_interview(uow: UnitOfWork, actor: User, interview_id: int) -> In
     async with uow.db.transaction() as session:
         interview = await lock_interview(session, actor, interview_id)
         opens = interview.starts_at - timedelta(minutes=uow.settings.start_window_minutes)
-        if interview.status not in ("SCHEDULED", "IN_PROGRESS"):
+        if interview.status not in (InterviewStatus.SCHEDULED, InterviewStatus.IN_PROGRESS):
             raise Conflict(f"A {interview.status} interview cannot be started.")
         if now < opens:
             raise Conflict("Too early to start this interview.", opensAt=opens.isoformat())
         if now >= interview.ends_at:
             raise Conflict("This interview's time is over.")
-        if interview.status == "SCHEDULED":
-            interview.status = "IN_PROGRESS"
+        if interview.status == InterviewStatus.SCHEDULED:
+            interview.status = InterviewStatus.IN_PROGRESS
             interview.started_at = now
             interview.updated_at = now
             events.announce_interview(uow, interview.id)
@@ -127,15 +136,15 @@ async def start_interview(uow: UnitOfWork, actor: User, interview_id: int) -> In
 
 
 async def complete_interview(uow: UnitOfWork, actor: User, interview_id: int) -> Interview:
-    """The interviewer completes a started interview and is rewarded once (rule 10)."""
+    """The interviewer completes a started interview and is rewarded once (docs/product.md, rule 10)."""
     now = uow.now()
     async with uow.db.transaction() as session:
         interview = await lock_interview(session, actor, interview_id)
         if actor.id != interview.interviewer_id:
             raise Forbidden("Only the interviewer can complete an interview.")
-        if interview.status != "IN_PROGRESS":
+        if interview.status != InterviewStatus.IN_PROGRESS:
             raise Conflict(f"A {interview.status} interview cannot be completed.")
-        interview.status = "COMPLETED"
+        interview.status = InterviewStatus.COMPLETED
         interview.completed_at = now
         interview.updated_at = now
         await session.flush()
@@ -145,7 +154,7 @@ async def complete_interview(uow: UnitOfWork, actor: User, interview_id: int) ->
                 session,
                 interview.interviewer_id,
                 reward,
-                "REWARD",
+                LedgerKind.REWARD,
                 reason="Interview completed",
                 interview_id=interview.id,
             )
@@ -175,7 +184,7 @@ async def report_no_show(uow: UnitOfWork, actor: User, interview_id: int, reason
     clean_reason = validation.text(reason, "reason", min_length=0, max_length=2000) if reason else None
     async with uow.db.transaction() as session:
         interview = await lock_interview(session, actor, interview_id)
-        if interview.status not in ("SCHEDULED", "IN_PROGRESS"):
+        if interview.status not in (InterviewStatus.SCHEDULED, InterviewStatus.IN_PROGRESS):
             raise Conflict(f"A {interview.status} interview cannot be reported as a no-show.")
         opens = interview.starts_at + timedelta(minutes=uow.settings.no_show_report_after_minutes)
         if now < opens:
@@ -186,7 +195,7 @@ async def report_no_show(uow: UnitOfWork, actor: User, interview_id: int, reason
             reporter_id=actor.id,
             accused_id=accused,
             reason=clean_reason or None,
-            status="OPEN",
+            status=NoShowStatus.OPEN,
         )
         session.add(report)
         await flush_or_conflict(
@@ -199,7 +208,7 @@ async def report_no_show(uow: UnitOfWork, actor: User, interview_id: int, reason
 async def resolve_no_show(
     uow: UnitOfWork, actor: User, report_id: int, upheld: bool, note: str | None
 ) -> NoShowReport:
-    """A moderator decides a report (rule 11).
+    """A moderator decides a report (docs/product.md, rule 11).
 
     Upheld against the candidate: NO_SHOW and the spent point is forfeited. Upheld against the
     interviewer: NO_SHOW, the candidate is refunded and the interviewer gets a strike.
@@ -212,16 +221,16 @@ async def resolve_no_show(
         )
         if report is None:
             raise NotFound("No NoShowReport with this ID.")
-        if report.status != "OPEN":
+        if report.status != NoShowStatus.OPEN:
             raise Conflict("This report has already been resolved.")
         interview = await session.scalar(
             select(Interview).where(Interview.id == report.interview_id).with_for_update()
         )
         assert interview is not None  # foreign key
         if upheld:
-            if interview.status not in ("SCHEDULED", "IN_PROGRESS"):
+            if interview.status not in (InterviewStatus.SCHEDULED, InterviewStatus.IN_PROGRESS):
                 raise Conflict(f"The interview is already {interview.status}.")
-            interview.status = "NO_SHOW"
+            interview.status = InterviewStatus.NO_SHOW
             interview.no_show_user_id = report.accused_id
             interview.updated_at = now
             await session.flush()
@@ -231,7 +240,7 @@ async def resolve_no_show(
                     update(User).where(User.id == interview.interviewer_id).values(strikes=User.strikes + 1)
                 )
             events.announce_interview(uow, interview.id)
-        report.status = "UPHELD" if upheld else "REJECTED"
+        report.status = NoShowStatus.UPHELD if upheld else NoShowStatus.REJECTED
         report.resolver_id = actor.id
         report.note = clean_note or None
         report.resolved_at = now
@@ -245,10 +254,25 @@ async def resolve_no_show(
             upheld=upheld,
             accused=report.accused_id,
         )
-        payload = notifications.interview_payload(
-            interview, upheld=upheld, accusedId=to_global_id("User", report.accused_id)
-        )
+        payload = notifications.interview_payload(interview, upheld=upheld, accused_id=report.accused_id)
         for user_id in (interview.interviewer_id, interview.candidate_id):
-            await notifications.notify(session, user_id, "NO_SHOW_RESOLVED", payload, uow)
+            await notifications.notify(session, user_id, NotificationKind.NO_SHOW_RESOLVED, payload, uow)
     _forget(uow, interview)
+    forget(uow.loaders.no_show_report, report.id)
     return report
+
+
+async def visible_no_show_reports(
+    uow: UnitOfWork, actor: User | None, ids: Sequence[int]
+) -> list[NoShowReport | None]:
+    """No-show reports by id, None for those the actor may not see (only its reporter, the accused
+    and staff)."""
+    rows = await uow.loaders.no_show_report.load_many(ids)
+    return [
+        row
+        if row is not None
+        and actor is not None
+        and (actor.id in (row.reporter_id, row.accused_id) or actor.role in STAFF_ROLES)
+        else None
+        for row in rows
+    ]

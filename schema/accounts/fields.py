@@ -5,11 +5,11 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
+from app.core.enums import Role
 from resolvers.accounts import credentials, profile, sessions
 from resolvers.accounts.sessions import IssuedTokens
 from schema.accounts.types import AuthPayload, User
 from schema.context import Info
-from schema.enums import Role
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
 from schema.pagination import build_connection, page_size
 from schema.permissions import MODERATOR_ROLES, authenticated, requires_role
@@ -77,7 +77,7 @@ class AccountsQuery:
         rows = await profile.search_users(
             info.context.uow,
             search=search,
-            role=role.value if role else None,
+            role=role,
             after_id=after_id,
             limit=size + 1,
         )

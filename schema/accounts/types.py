@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from sqlalchemy import Row
 from strawberry import relay
 from strawberry.dataloader import DataLoader
+from strawberry.types.lazy_type import LazyType
 
-from dataloaders.accounts import load_user_rows
+from app.core.enums import Role
+from dataloaders.accounts import UserRow
 from dataloaders.interviews import UserStatsRow
 from db import models
+from resolvers import points
+from schema.calendar.types import user_calendar_feed_url
 from schema.context import Info
-from schema.enums import Role
+from schema.ids import decode_cursor, encode_cursor
+from schema.pagination import build_connection, page_size
 from schema.permissions import is_admin
 from schema.specializations.types import Specialization
 
@@ -26,22 +30,13 @@ if TYPE_CHECKING:
 async def load_user_node(info: Info, user_id: int | None) -> User | None:
     if user_id is None:
         return None
-    row = await info.context.loaders.user.load(user_id)
-    return User.from_row(row) if row else None
+    return await user_node_loader(info).load(user_id)
 
 
 def user_node_loader(info: Info) -> DataLoader[int, User | None]:
-    """Per-request loader of ready-made `User` objects (Core rows, not ORM instances)."""
-    loaders = info.context.loaders
-    loader: DataLoader[int, User | None] | None = loaders.nodes.get("user")
-    if loader is None:
-
-        async def load(ids: Sequence[int]) -> list[User | None]:
-            rows = await load_user_rows(loaders.db, ids)
-            return [User.from_row(r) if r else None for r in rows]
-
-        loader = loaders.nodes["user"] = DataLoader(load)
-    return loader
+    """Per-request ready-made `User` objects: a view of the request's one user cache (`loaders.user`,
+    Core rows), built once per member and cleared with it (`forget(loaders.user, id)`)."""
+    return info.context.loaders.user.view("User", User.from_row)
 
 
 def user_soon(info: Info, user_id: int) -> Awaitable[User | None]:
@@ -91,8 +86,8 @@ class User(relay.Node):
     blocked_until_value: strawberry.Private[datetime | None]
 
     @classmethod
-    def from_row(cls, row: models.User | Row[Any]) -> User:
-        """From an ORM user or a Core row of `dataloaders.accounts.USER_NODE_COLUMNS`."""
+    def from_row(cls, row: models.User | UserRow) -> User:
+        """From an ORM user or a Core row of `dataloaders.accounts.USER_ROW_COLUMNS`."""
         return cls(
             id=row.id,
             display_name=row.display_name,
@@ -110,8 +105,7 @@ class User(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[User | None]:
-        rows = await info.context.loaders.user.load_many([int(i) for i in node_ids])
-        return [cls.from_row(row) if row else None for row in rows]
+        return await user_node_loader(info).load_many([int(i) for i in node_ids])
 
     def is_self_or_admin(self, info: Info) -> bool:
         viewer = info.context.viewer
@@ -128,7 +122,7 @@ class User(relay.Node):
     @strawberry.field(description="Whether the member is blocked now. Only for themself and staff.")
     def is_blocked(self, info: Info) -> bool | None:
         viewer = info.context.viewer
-        if viewer is None or (viewer.id != self.id and viewer.role == "MEMBER"):
+        if viewer is None or (viewer.id != self.id and viewer.role == Role.MEMBER):
             return None
         if self.blocked_at is None:
             return False
@@ -138,7 +132,7 @@ class User(relay.Node):
     @strawberry.field(description="End of a temporary block. Only for themself and staff.")
     def blocked_until(self, info: Info) -> datetime | None:
         viewer = info.context.viewer
-        if viewer is None or (viewer.id != self.id and viewer.role == "MEMBER"):
+        if viewer is None or (viewer.id != self.id and viewer.role == Role.MEMBER):
             return None
         return self.blocked_until_value
 
@@ -151,22 +145,25 @@ class User(relay.Node):
 
     @strawberry.field(description="Interview counts and the average rating received as interviewer.")
     async def stats(self, info: Info) -> UserStats:
-        from schema.accounts.types import user_stats
-
         return await user_stats(info, self.id)
 
     @strawberry.field(description="Points history, newest first. Only for themself and admins.")
     async def points_ledger(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[Annotated[PointsEntry, strawberry.lazy("schema.points.types")]] | None:
-        from schema.points.types import user_points_ledger
-
-        return await user_points_ledger(info, self.id, first, after)
+        viewer = info.context.viewer
+        if viewer is None or (viewer.id != self.id and not is_admin(info.context)):
+            return None
+        size = page_size(first, info.context.settings)
+        after_id = int(decode_cursor(after, 1)[0]) if after else None
+        rows = await points.ledger_entries(info.context.uow, self.id, after_id=after_id, limit=size + 1)
+        # PointsEntry refers back to Interview, which refers to User: resolved by name, not imported.
+        entry_type = LazyType("PointsEntry", "schema.points.types").resolve_type()
+        nodes = [entry_type.from_row(r) for r in rows]
+        return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
 
     @strawberry.field(description="Secret iCalendar feed URL. Only for the member themself.")
     async def calendar_feed_url(self, info: Info) -> str | None:
-        from schema.calendar.types import user_calendar_feed_url
-
         return await user_calendar_feed_url(info, self.id)
 
 

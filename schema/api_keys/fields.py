@@ -5,8 +5,9 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
+from app.core.enums import ApiKeyScope
 from resolvers import api_keys
-from schema.api_keys.types import ApiKey, ApiKeyScope, CreatedApiKey
+from schema.api_keys.types import ApiKey, CreatedApiKey
 from schema.context import Info
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
 from schema.pagination import build_connection, page_size
@@ -38,7 +39,7 @@ class ApiKeysMutation:
     )
     async def create_api_key(self, info: Info, name: str, scope: ApiKeyScope) -> CreatedApiKey:
         row, secret = await api_keys.create_api_key(
-            info.context.uow, info.context.require_session_viewer(), name, scope.value
+            info.context.uow, info.context.require_session_viewer(), name, scope
         )
         return CreatedApiKey(api_key=ApiKey.from_row(row), secret=secret)
 

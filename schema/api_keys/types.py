@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from enum import Enum
 
 import strawberry
-from sqlalchemy import select
 from strawberry import relay
 
+from app.core.enums import ApiKeyScope
 from db import models
+from resolvers.api_keys import own_api_keys
 from schema.context import Info
 
-
-@strawberry.enum(description="What an API key may do.")
-class ApiKeyScope(Enum):
-    READ = "READ"
-    READ_WRITE = "READ_WRITE"
+strawberry.enum(ApiKeyScope, name="ApiKeyScope", description="What an API key may do.")
 
 
 @strawberry.type(name="ApiKey", description="A member's API key; the secret is shown only on creation.")
@@ -48,16 +44,10 @@ class ApiKey(relay.Node):
     ) -> list[ApiKey | None]:
         context = info.context
         keys = [int(i) for i in node_ids]
-        viewer = context.viewer
-        if viewer is None or context.auth_method == "api_key":
+        if context.auth_method == "api_key":  # keys are managed with a session only
             return [None for _ in keys]
-        rows = (
-            await context.db.execute(
-                select(models.ApiKey).where(models.ApiKey.id.in_(keys), models.ApiKey.user_id == viewer.id)
-            )
-        ).scalars()
-        found = {row.id: row for row in rows}
-        return [cls.from_row(found[k]) if k in found else None for k in keys]
+        rows = await own_api_keys(context.uow, context.viewer, keys)
+        return [cls.from_row(row) if row else None for row in rows]
 
 
 @strawberry.type(description="A new API key and its secret (shown only this once).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from strawberry.scalars import JSON
 from db import models
 from schema.accounts.types import User
 from schema.context import Info
+from schema.permissions import is_admin
 
 if TYPE_CHECKING:
     pass
@@ -39,6 +41,17 @@ class AuditEntry(relay.Node):
             target_type=row.target_type,
             target_key=row.target_id,
         )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[AuditEntry | None]:
+        """Admins only, as the `auditLog` field; null for everyone else."""
+        keys = [int(i) for i in node_ids]
+        if not is_admin(info.context):
+            return [None for _ in keys]
+        rows = await info.context.loaders.audit_entry.load_many(keys)
+        return [cls.from_row(row) if row else None for row in rows]
 
     @strawberry.field(description="Who did it; null for anonymous or system actions.")
     async def actor(self, info: Info) -> User | None:

@@ -13,6 +13,7 @@ from strawberry import relay
 from app.core.errors import BadUserInput
 from dataloaders.chat import MessagePageKey
 from db import models
+from resolvers import chat
 from schema.accounts.types import User
 from schema.context import Info
 from schema.ids import decode_cursor
@@ -95,9 +96,7 @@ class Message(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Message | None]:
-        from resolvers.chat import visible_messages
-
-        rows = await visible_messages(
+        rows = await chat.visible_messages(
             info.context.uow, info.context.optional_viewer(), [int(i) for i in node_ids]
         )
         return [cls.from_row(row) if row else None for row in rows]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from app.core.enums import SlotStatus
 from schema.execution.sql_projection import Query
 
 
@@ -53,7 +54,7 @@ def open_slots_sql(
     after: tuple[datetime, int] | None,
     limit: int,
 ) -> str:
-    where = ["p.status = 'OPEN'", f"p.starts_at > {query.param(lower, 'timestamptz')}"]
+    where = [f"p.status = '{SlotStatus.OPEN.value}'", f"p.starts_at > {query.param(lower, 'timestamptz')}"]
     if upper is not None:
         where.append(f"p.starts_at < {query.param(upper, 'timestamptz')}")
     if specialization_id is not None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from graphql import GraphQLNamedType, GraphQLObjectType, GraphQLSchema, get_named_type
 
+from app.core.enums import SlotStatus
 from schema.execution.selection import Reader, Selected, Unsupported
 
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*\Z")
@@ -118,7 +119,7 @@ class Compiler:
             )
         if (type_name, name) == ("Slot", "isOpen") and self.now is not None:
             now = self.query.param(self.now, "timestamptz")
-            return f"({alias}.status = 'OPEN' AND {alias}.starts_at > {now})"
+            return f"({alias}.status = '{SlotStatus.OPEN.value}' AND {alias}.starts_at > {now})"
         if (type_name, name) == ("Interview", "messages") and self.message_page is not None:
             return self._messages(alias, selected)
         raise Unsupported(f"{type_name}.{name}")

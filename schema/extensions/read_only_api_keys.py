@@ -8,8 +8,8 @@ from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from app.core.enums import ApiKeyScope
 from app.core.errors import FORBIDDEN
-from schema.api_keys.types import ApiKeyScope
 from schema.context import Context
 
 
@@ -21,7 +21,7 @@ class ReadOnlyApiKeys(SchemaExtension):
         context = execution.context
         if (
             isinstance(context, Context)
-            and context.api_key_scope == ApiKeyScope.READ.value
+            and context.api_key_scope == ApiKeyScope.READ
             and execution.operation_type is OperationType.MUTATION
         ):
             execution.result = ExecutionResult(

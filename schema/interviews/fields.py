@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
+from app.core.enums import InterviewStatus
 from app.core.errors import BadUserInput
 from resolvers.interviews import booking, feedback, lifecycle
 from schema import subscriptions
@@ -20,7 +21,7 @@ from schema.execution.fast_execution import Precompleted
 from schema.execution.selection import Unsupported
 from schema.execution.sql_projection import Query
 from schema.ids import encode_cursor, parse_global_id
-from schema.interviews.types import Feedback, Interview, InterviewStatus, prefetch_interviews
+from schema.interviews.types import Feedback, Interview, prefetch_interviews
 from schema.live_context import EventScope
 from schema.moderation.types import NoShowReport
 from schema.pagination import _keyset_cursor, _record_cursor, build_connection, page_size

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
+from app.core.enums import InterviewStatus
 from app.core.errors import BadUserInput
 from db import models
 from resolvers.calendar import EventParts, build_event, calendar_text
 from resolvers.interviews.access import can_view_interview, is_participant
+from resolvers.interviews.feedback import visible_feedback
 from schema.accounts.types import User, load_user_node, user_node_loader, user_soon
 from schema.chat.types import Message, _empty_connection, _message_page, message_connection, message_page_key
 from schema.context import Context, Info
@@ -26,14 +27,7 @@ from schema.specializations.types import (
     specialization_soon,
 )
 
-
-@strawberry.enum(description="Lifecycle of an interview.")
-class InterviewStatus(Enum):
-    SCHEDULED = "SCHEDULED"
-    IN_PROGRESS = "IN_PROGRESS"
-    COMPLETED = "COMPLETED"
-    CANCELLED = "CANCELLED"
-    NO_SHOW = "NO_SHOW"
+strawberry.enum(InterviewStatus, name="InterviewStatus", description="Lifecycle of an interview.")
 
 
 @strawberry.type(name="Feedback", description="A rating left by one participant for the other.")
@@ -62,21 +56,8 @@ class Feedback(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Feedback | None]:
-        from sqlalchemy import select
-
-        ids = [int(i) for i in node_ids]
-        statement = select(models.Feedback).where(models.Feedback.id.in_(ids))
-        by_id = {row.id: row for row in (await info.context.db.execute(statement)).scalars()}
-        interviews = await info.context.loaders.interview.load_many(
-            [by_id[i].interview_id if i in by_id else 0 for i in ids]
-        )
-        viewer = info.context.viewer
-        return [
-            cls.from_row(by_id[i])
-            if i in by_id and interview is not None and can_view_interview(viewer, interview)
-            else None
-            for i, interview in zip(ids, interviews, strict=True)
-        ]
+        rows = await visible_feedback(info.context.uow, info.context.viewer, [int(i) for i in node_ids])
+        return [cls.from_row(row) if row else None for row in rows]
 
     @strawberry.field
     async def author(self, info: Info) -> User | None:

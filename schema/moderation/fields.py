@@ -7,13 +7,13 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
+from app.core.enums import NoShowStatus, Role
 from resolvers import moderation
 from resolvers.interviews import lifecycle
 from schema.accounts.types import User
 from schema.context import Info
-from schema.enums import Role
 from schema.ids import decode_cursor, encode_cursor, parse_global_id
-from schema.moderation.types import InterviewStatusCount, NoShowReport, NoShowStatus, PlatformStats
+from schema.moderation.types import InterviewStatusCount, NoShowReport, PlatformStats
 from schema.pagination import build_connection, page_size
 from schema.permissions import ADMIN_ROLES, MODERATOR_ROLES, requires_role
 
@@ -47,7 +47,7 @@ class ModerationQuery:
         size = page_size(first, info.context.settings)
         after_id = int(decode_cursor(after, 1)[0]) if after else None
         rows = await moderation.no_show_reports(
-            info.context.uow, status=status.value if status else None, after_id=after_id, limit=size + 1
+            info.context.uow, status=status, after_id=after_id, limit=size + 1
         )
         nodes = [NoShowReport.from_row(r) for r in rows]
         return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
@@ -59,7 +59,7 @@ class ModerationMutation:
     async def set_user_role(self, info: Info, user_id: strawberry.ID, role: Role) -> User:
         key = parse_global_id(user_id, "User", field="userId")
         return User.from_row(
-            await moderation.set_role(info.context.uow, info.context.require_viewer(), key, role.value)
+            await moderation.set_role(info.context.uow, info.context.require_viewer(), key, role)
         )
 
     @strawberry.mutation(

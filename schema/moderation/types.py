@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from enum import Enum
 
 import strawberry
-from sqlalchemy import select
 from strawberry import relay
 
+from app.core.enums import NoShowStatus
 from db import models
+from resolvers.interviews.lifecycle import visible_no_show_reports
 from schema.accounts.types import User, load_user_node
 from schema.context import Info
 from schema.interviews.types import Interview, _visible_interview
-from schema.permissions import is_staff
 
-
-@strawberry.enum(description="State of a no-show report.")
-class NoShowStatus(Enum):
-    OPEN = "OPEN"
-    UPHELD = "UPHELD"
-    REJECTED = "REJECTED"
+strawberry.enum(NoShowStatus, name="NoShowStatus", description="State of a no-show report.")
 
 
 @strawberry.type(name="NoShowReport", description="A participant's report that the other did not show up.")
@@ -54,18 +48,10 @@ class NoShowReport(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[NoShowReport | None]:
-        ids = [int(i) for i in node_ids]
-        viewer = info.context.viewer
-        statement = select(models.NoShowReport).where(models.NoShowReport.id.in_(ids))
-        by_id = {row.id: row for row in (await info.context.db.execute(statement)).scalars()}
-        return [
-            cls.from_row(by_id[i])
-            if i in by_id
-            and viewer is not None
-            and (viewer.id in (by_id[i].reporter_id, by_id[i].accused_id) or is_staff(info.context))
-            else None
-            for i in ids
-        ]
+        rows = await visible_no_show_reports(
+            info.context.uow, info.context.viewer, [int(i) for i in node_ids]
+        )
+        return [cls.from_row(row) if row else None for row in rows]
 
     @strawberry.field
     async def interview(self, info: Info) -> Interview | None:

@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
+from app.core.enums import SlotEventKind
 from resolvers import slots
 from schema import subscriptions
 from schema.context import Info
@@ -20,7 +21,7 @@ from schema.ids import encode_cursor, parse_global_id
 from schema.live_context import EventScope
 from schema.pagination import _keyset_cursor, _record_cursor, build_connection, page_size
 from schema.permissions import authenticated
-from schema.slots.types import Slot, SlotEvent, SlotEventKind
+from schema.slots.types import Slot, SlotEvent
 
 
 @strawberry.input(description="A new slot on the board.")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from strawberry import relay
 
+from app.core.enums import SlotEventKind, SlotStatus
 from db import models
 from schema.accounts.types import User, user_soon
 from schema.context import Info
@@ -18,12 +18,7 @@ from schema.specializations.types import (
     specialization_soon,
 )
 
-
-@strawberry.enum(description="Whether a slot can be booked.")
-class SlotStatus(Enum):
-    OPEN = "OPEN"
-    BOOKED = "BOOKED"
-    WITHDRAWN = "WITHDRAWN"
+strawberry.enum(SlotStatus, name="SlotStatus", description="Whether a slot can be booked.")
 
 
 @strawberry.type(name="Slot", description="A time an interviewer offers; bookable while open.")
@@ -90,12 +85,7 @@ class Slot(relay.Node):
         return self.video_link_value if active and active.candidate_id == viewer.id else None
 
 
-@strawberry.enum(description="What happened to a slot on the open board.")
-class SlotEventKind(Enum):
-    PUBLISHED = "PUBLISHED"
-    BOOKED = "BOOKED"
-    REOPENED = "REOPENED"
-    WITHDRAWN = "WITHDRAWN"
+strawberry.enum(SlotEventKind, name="SlotEventKind", description="What happened to a slot on the open board.")
 
 
 @strawberry.type(description="A change on the open-slot board.")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.file_uploads import Upload
 
+from app.core.enums import UploadKind
 from resolvers import uploads
 from schema.context import Info
 from schema.ids import parse_global_id
@@ -17,13 +20,17 @@ class UploadsQuery:
     @strawberry.field(description="A member's avatar (public).")
     async def avatar(self, info: Info, user_id: strawberry.ID) -> UploadedFile | None:
         key = parse_global_id(user_id, "User", field="userId")
-        row = await uploads.latest_upload(info.context.uow, info.context.optional_viewer(), key, "AVATAR")
+        row = await uploads.latest_upload(
+            info.context.uow, info.context.optional_viewer(), key, UploadKind.AVATAR
+        )
         return UploadedFile.from_row(row) if row else None
 
     @strawberry.field(description="A member's resume: for them, interviewers of their interviews and staff.")
     async def resume(self, info: Info, user_id: strawberry.ID) -> UploadedFile | None:
         key = parse_global_id(user_id, "User", field="userId")
-        row = await uploads.latest_upload(info.context.uow, info.context.optional_viewer(), key, "RESUME")
+        row = await uploads.latest_upload(
+            info.context.uow, info.context.optional_viewer(), key, UploadKind.RESUME
+        )
         return UploadedFile.from_row(row) if row else None
 
 
@@ -35,8 +42,9 @@ class UploadsMutation:
         extensions=authenticated(),
     )
     async def upload_avatar(self, info: Info, file: Upload) -> UploadedFile:
+        data = await _read_at_most(file, info.context.settings.max_avatar_bytes)
         return UploadedFile.from_row(
-            await uploads.upload_avatar(info.context.uow, info.context.require_viewer(), file)
+            await uploads.upload_avatar(info.context.uow, info.context.require_viewer(), data)
         )
 
     @strawberry.mutation(
@@ -45,6 +53,14 @@ class UploadsMutation:
         extensions=authenticated(),
     )
     async def upload_resume(self, info: Info, file: Upload) -> UploadedFile:
+        data = await _read_at_most(file, info.context.settings.max_resume_bytes)
         return UploadedFile.from_row(
-            await uploads.upload_resume(info.context.uow, info.context.require_viewer(), file)
+            await uploads.upload_resume(info.context.uow, info.context.require_viewer(), data)
         )
+
+
+async def _read_at_most(file: Any, limit: int) -> bytes:
+    """The request's file (a Starlette `UploadFile` behind strawberry's `Upload` scalar), one byte past
+    `limit` at most: enough for the domain to refuse a file that is too large without holding all of it."""
+    data: bytes = await file.read(limit + 1)
+    return data

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import select
 from strawberry import relay
 
 from db import models
+from resolvers.uploads import may_read
 from schema.context import Info
 
 
@@ -45,16 +45,11 @@ class UploadedFile(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[UploadedFile | None]:
-        from resolvers.uploads import may_read
-
         context = info.context
-        keys = [int(i) for i in node_ids]
-        statement = select(models.Upload).where(models.Upload.id.in_(keys))
-        found = {row.id: row for row in (await context.db.execute(statement)).scalars()}
         viewer = context.optional_viewer()
+        rows = await context.loaders.upload.load_many([int(i) for i in node_ids])
         result: list[UploadedFile | None] = []
-        for key in keys:
-            row = found.get(key)
+        for row in rows:
             visible = row is not None and await may_read(context.db, row, viewer)
             result.append(cls.from_row(row) if row is not None and visible else None)
         return result
