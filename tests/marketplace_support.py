@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.clock import Clock
 from app.core.enums import LedgerKind
 from db.models import PointsEntry, Specialization, User
 from resolvers.points import change_balance
@@ -152,3 +153,7 @@ async def travel(client: GraphQLClient, clock: Any, delta: timedelta, *members: 
     """Move the clock and re-authenticate `members`."""
     clock.shift(delta)
     await relog(client, *members)
+
+
+def tomorrow(clock: Clock, hours: float = 0) -> datetime:
+    return (clock.now() + timedelta(days=1, hours=hours)).replace(microsecond=0)

@@ -57,7 +57,7 @@ def seed(url: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "app.cli.commands", "seed-demo", *SIZES],
         env={**os.environ, "DATABASE_URL": url, "APP_ENV": "development"},
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         timeout=120,

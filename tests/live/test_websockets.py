@@ -19,9 +19,7 @@ from resolvers.unit_of_work import Services
 from schema.ids import to_global_id
 from schema.live_context import shared_scope_count
 from tests.helpers import GraphQLClient, Member, db_id
-from tests.marketplace_support import CANCEL, publish
-from tests.process import free_port
-from tests.test_live_helpers import (
+from tests.live.support import (
     BOARD,
     INTERVIEW_UPDATED,
     LEGACY_WS,
@@ -29,6 +27,8 @@ from tests.test_live_helpers import (
     NOTIFICATION_ADDED,
     WsClient,
 )
+from tests.marketplace_support import CANCEL, publish
+from tests.process import free_port
 
 SEND = "mutation($id: ID!, $body: String!) { sendMessage(interviewId: $id, body: $body) { id body } }"
 LOG_OUT_ALL = "mutation { logOutAll }"

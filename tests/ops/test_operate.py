@@ -141,7 +141,7 @@ def start_server(env: dict[str, str], port: int, *extra: str) -> subprocess.Pope
     process = subprocess.Popen(
         [*mockinterview_command(), "serve", "--port", str(port), *extra],
         env={**os.environ, **env},
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

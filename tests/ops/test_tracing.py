@@ -17,9 +17,9 @@ from starlette.routing import Route
 
 from app.core.clock import Clock
 from app.http.factory import create_app
+from tests.accounts.test_oauth import _free_port, serving
 from tests.conftest import make_settings
 from tests.helpers import GraphQLClient
-from tests.test_oauth import _free_port, serving
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"

@@ -16,8 +16,8 @@ from resolvers.unit_of_work import Services
 from schema.execution import fast_execution
 from schema.execution.fast_execution import FastExecutionContext
 from tests.conftest import clear_response_cache
+from tests.execution.test_compiled_reads import BOARD_FULL, MINE_FULL, _interviews
 from tests.helpers import GraphQLClient
-from tests.test_compiled_reads import BOARD_FULL, MINE_FULL, _interviews
 
 QUERIES: list[tuple[str, dict[str, Any]]] = [
     (MINE_FULL, {"skipCand": False, "withTopic": True, "last": 3}),

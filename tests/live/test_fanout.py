@@ -13,9 +13,9 @@ from app.core.clock import Clock
 from app.live import fanout as ws_fanout
 from resolvers.unit_of_work import Services
 from tests.helpers import GraphQLClient
+from tests.live.support import BOARD, WsClient
+from tests.live.test_websockets import committed_specialization, ws_base  # noqa: F401  # server fixture
 from tests.marketplace_support import publish
-from tests.test_live_helpers import BOARD, WsClient
-from tests.test_live_ws import committed_specialization, ws_base  # noqa: F401  # server fixture
 
 
 async def _wait_for(predicate: object, seconds: float = 2.0) -> None:

@@ -1,4 +1,5 @@
-"""Interview lifecycle, no-shows, archiving, feedback, stats and the ledger (rules 1-4, 9-12)."""
+"""Interview lifecycle, no-shows, archiving, feedback, stats and the ledger
+(docs/product.md, rules 1-4, 9-12)."""
 
 from __future__ import annotations
 

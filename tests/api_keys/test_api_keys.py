@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from db.models import ApiKey
 from tests.helpers import GraphQLClient, db_id
-from tests.test_moderation import BLOCK, promote
+from tests.moderation.test_moderation import BLOCK, promote
 
 CREATE = """mutation($n: String!, $s: ApiKeyScope!) {
   createApiKey(name: $n, scope: $s) { secret apiKey { id name prefix scope lastUsedAt revokedAt } } }"""

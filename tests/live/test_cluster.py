@@ -20,10 +20,10 @@ from db.migrate import upgrade
 from schema.ids import to_global_id
 from tests import infra
 from tests.helpers import GraphQLClient, Member, db_id
+from tests.live.support import BOARD, INTERVIEW_UPDATED, MESSAGE_ADDED, WsClient, ws_url
+from tests.live.test_events_hub import RedisProcess
 from tests.marketplace_support import publish
 from tests.process import running_server
-from tests.test_events_hub import RedisProcess
-from tests.test_live_helpers import BOARD, INTERVIEW_UPDATED, MESSAGE_ADDED, WsClient, ws_url
 
 pytestmark = pytest.mark.slow
 

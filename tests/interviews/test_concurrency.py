@@ -1,4 +1,4 @@
-"""Real concurrent requests against the real database (rules 2, 3, 6, 7, 9, 10)."""
+"""Real concurrent requests against the real database (docs/product.md, rules 2, 3, 6, 7, 9, 10)."""
 
 from __future__ import annotations
 

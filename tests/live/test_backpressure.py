@@ -15,8 +15,8 @@ from app.core.events import InProcessHub, RedisHub, SubscriberTooSlow
 from resolvers.notifications import notifications_channel
 from resolvers.unit_of_work import Services
 from tests.helpers import GraphQLClient, db_id
-from tests.test_live_helpers import NOTIFICATION_ADDED, TRANSPORT_WS
-from tests.test_live_ws import ws_base  # noqa: F401  # the in-process server fixture
+from tests.live.support import NOTIFICATION_ADDED, TRANSPORT_WS
+from tests.live.test_websockets import ws_base  # noqa: F401  # the in-process server fixture
 
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])
