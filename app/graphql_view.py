@@ -18,6 +18,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from app.auth.tokens import InvalidToken
 from app.context import AppState, Context, Db, blocked_error
 from app.errors import ServiceUnavailable, Unauthenticated
+from app.http.graphiql import graphiql_response
 from app.ws_auth import LiveContext, authenticate_socket
 from app.ws_fanout import SharedFanoutHandler
 from dataloaders import Loaders
@@ -109,6 +110,9 @@ class GraphQLView(GraphQL[Context, None]):
             if isinstance(response_data, dict) and _is_request_error(response_data):
                 response.status_code = 400
         return response
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_response(request.scope.get("root_path", ""))  # vendored assets, no CDN
 
     def __init__(self, app_state: AppState, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -30,6 +30,7 @@ from app.events.instrumented import InstrumentedHub
 from app.files import file_routes
 from app.gc_tuning import tune_gc
 from app.graphql_view import GraphQLView
+from app.http.graphiql import graphiql_routes
 from app.metrics import mark_process_dead, metrics_endpoint
 from app.middleware import BodySizeLimit, RequestId
 from app.oauth import oauth_routes
@@ -186,6 +187,7 @@ def create_app(
             *file_routes(),
             Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
             Route("/metrics", metrics_endpoint),
+            *graphiql_routes(settings.graphiql_enabled),
         ],
         middleware=middleware,
         lifespan=lifespan,
