@@ -149,7 +149,10 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
         # Multipart is a "simple" CORS request: without this header a foreign page could post uploads.
         content_type = (request.content_type or "").split(";")[0].strip().lower()
-        if content_type == "multipart/form-data" and not request.headers.get("graphql-require-preflight"):
+        # Apollo clients send `Apollo-Require-Preflight` for the same purpose.
+        headers = request.headers
+        preflight = headers.get("graphql-require-preflight") or headers.get("apollo-require-preflight")
+        if content_type == "multipart/form-data" and not preflight:
             raise HTTPException(400, "Multipart requests need a `GraphQL-Require-Preflight` header.")
         return await super().parse_http_body(request)
 
