@@ -28,7 +28,7 @@ def create_app(
     view = build_graphql_view(settings)
     websockets = WebSocketRegistry()
     app = Starlette(
-        routes=routes(view),
+        routes=routes(view, settings),
         middleware=middleware_stack(settings, websockets, tracer),
         lifespan=Lifespan(settings, clock or Clock(), view, websockets, tracing=own_tracing),
     )

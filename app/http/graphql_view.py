@@ -18,6 +18,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from app.core.errors import ServiceUnavailable
 from app.core.settings import Settings
+from app.http.graphiql import graphiql_response
 from app.http.response_cache import ResponseCache
 from app.live.fanout import SharedFanoutHandler
 from app.live.ws_auth import authenticate_socket
@@ -70,6 +71,9 @@ class GraphQLView(GraphQL[Context, None]):
     services: Services
     response_cache: ResponseCache | None = None
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_response(request.scope.get("root_path", ""))  # vendored assets, no CDN
+
     def encode_json(self, data: object) -> str:
         # orjson is several times faster than json.dumps; a str (not bytes) keeps websocket frames text.
         return orjson.dumps(data).decode()
@@ -101,7 +105,10 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
         # Multipart is a "simple" CORS request: without this header a foreign page could post uploads.
         content_type = (request.content_type or "").split(";")[0].strip().lower()
-        if content_type == "multipart/form-data" and not request.headers.get("graphql-require-preflight"):
+        # Apollo clients send `Apollo-Require-Preflight` for the same purpose.
+        headers = request.headers
+        preflight = headers.get("graphql-require-preflight") or headers.get("apollo-require-preflight")
+        if content_type == "multipart/form-data" and not preflight:
             raise HTTPException(400, "Multipart requests need a `GraphQL-Require-Preflight` header.")
         return await super().parse_http_body(request)
 

@@ -111,7 +111,14 @@ def middleware_stack(settings: Settings, websockets: WebSocketRegistry, tracer: 
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type", "x-request-id"],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    "x-request-id",
+                    "x-api-key",
+                    "graphql-require-preflight",  # multipart uploads (graphql_view.py)
+                    "apollo-require-preflight",
+                ],
             )
         )
     return stack

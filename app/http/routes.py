@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from app.core.settings import Settings
 from app.http.calendar_feed import calendar_feed
 from app.http.files import file_routes
+from app.http.graphiql import graphiql_routes
 from app.http.graphql_view import GraphQLView
 from app.http.health import healthz, readyz
 from app.http.metrics import metrics_endpoint
@@ -13,9 +15,9 @@ from app.http.oauth import oauth_routes
 from app.http.response_cache import ResponseCacheLayer
 
 
-def routes(view: GraphQLView) -> list[BaseRoute]:
+def routes(view: GraphQLView, settings: Settings) -> list[BaseRoute]:
     """GraphQL over HTTP (behind the response cache) and WebSocket, health, OAuth, files, calendar
-    feeds and metrics."""
+    feeds, metrics, and GraphiQL's vendored assets when GraphiQL is on."""
     return [
         Route("/graphql", ResponseCacheLayer(view, lambda: view.response_cache), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
@@ -25,4 +27,5 @@ def routes(view: GraphQLView) -> list[BaseRoute]:
         *file_routes(),
         Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
         Route("/metrics", metrics_endpoint),
+        *graphiql_routes(settings.graphiql_enabled),
     ]
