@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,14 +14,7 @@ from resolvers.interviews.access import can_view_interview
 from resolvers.interviews.lifecycle import lock_interview
 from resolvers.unit_of_work import UnitOfWork
 
-logger = logging.getLogger("mockinterview.live")
-
 MAX_BODY = 2000
-
-
-def chat_channel(prefix: str, interview_id: int) -> str:
-    """The channel of one interview's chat."""
-    return f"{prefix}interview:{interview_id}:chat"
 
 
 def event_of(row: Message) -> dict[str, Any]:
@@ -57,16 +49,7 @@ async def send_message(uow: UnitOfWork, actor: User, interview_id: int, body: st
         row = Message(interview_id=interview.id, author_id=actor.id, body=text, created_at=uow.now())
         session.add(row)
         await session.flush()
-        event = event_of(row)
-        channel = chat_channel(settings.redis_prefix, interview.id)
-
-        async def publish() -> None:
-            try:
-                await uow.services.hub.publish(channel, event)
-            except Exception:  # committed already; clients catch up through `messages`
-                logger.warning("could not publish message %s", event["id"], exc_info=True)
-
-        uow.db.after_commit(publish)
+        uow.publish_after_commit(uow.channels.chat(interview.id), event_of(row))
     return row
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -12,18 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.enums import NotificationKind
 from app.core.errors import BadUserInput
-from app.core.events import EventHub
 from db.models import Interview, Notification, User
 from resolvers.unit_of_work import UnitOfWork
 
-logger = logging.getLogger("mockinterview.live")
-
 MAX_MARK_READ = 500
-
-
-def notifications_channel(prefix: str, user_id: int) -> str:
-    """The channel of one member's new notifications."""
-    return f"{prefix}user:{user_id}:notifications"
 
 
 def event_of(row: Notification) -> dict[str, Any]:
@@ -48,25 +39,13 @@ async def add_notification(
     return row
 
 
-async def publish_notifications(hub: EventHub, prefix: str, rows: Sequence[Notification]) -> None:
-    """Publish committed notifications; best effort (PostgreSQL is the record)."""
-    for row in rows:
-        try:
-            await hub.publish(notifications_channel(prefix, row.user_id), event_of(row))
-        except Exception:  # the rows are committed; a client re-fetches `notifications`
-            logger.warning("could not publish notification %s", row.id, exc_info=True)
-
-
 async def notify(
     session: AsyncSession, user_id: int, kind: NotificationKind, payload: dict[str, Any], uow: UnitOfWork
 ) -> Notification:
     """Store a notification in the caller's transaction and publish it once that commits."""
     row = await add_notification(session, user_id, kind, payload, uow.now())
-
-    async def publish() -> None:
-        await publish_notifications(uow.services.hub, uow.settings.redis_prefix, [row])
-
-    uow.db.after_commit(publish)
+    # The row gets its id at flush, so the event is built from it now and sent after commit.
+    uow.publish_after_commit(uow.channels.notifications(user_id), event_of(row))
     return row
 
 

@@ -52,4 +52,4 @@ class ChatSubscription:
                 interview_id=int(message["interview_id"]),
             )
 
-        return subscriptions.follow(context, chat.chat_channel(context.settings.redis_prefix, key), build)
+        return subscriptions.follow(context, context.services.channels.chat(key), build)

@@ -61,6 +61,6 @@ class NotificationsSubscription:
         async def build(message: dict[str, Any], scope: EventScope) -> Notification | None:
             return Notification.from_event(message)
 
-        channel = notifications.notifications_channel(context.settings.redis_prefix, viewer.id)
+        channel = context.services.channels.notifications(viewer.id)
         async for event in subscriptions.follow(context, channel, build):
             yield event

@@ -12,7 +12,6 @@ import websockets
 from redis.asyncio import Redis
 
 from app.core.events import InProcessHub, RedisHub, SubscriberTooSlow
-from resolvers.notifications import notifications_channel
 from resolvers.unit_of_work import Services
 from tests.helpers import GraphQLClient, db_id
 from tests.live.support import NOTIFICATION_ADDED, TRANSPORT_WS
@@ -76,7 +75,7 @@ async def test_websocket_that_stops_reading_is_dropped_not_buffered(
     assert json.loads(await socket.recv())["type"] == "connection_ack"
     await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": NOTIFICATION_ADDED}}))
     await asyncio.sleep(0.3)
-    channel = notifications_channel(app_state.settings.redis_prefix, db_id(member.id))
+    channel = app_state.channels.notifications(db_id(member.id))
     # 5,000 events of 4 KB (20 MB): more than the loopback socket buffers can hold.
     total = 5_000
     event = {

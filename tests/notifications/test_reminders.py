@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from app.core.channels import Channels
 from app.core.clock import Clock
 from app.jobs.reminders import ReminderScheduler
 from db.models import Interview, Notification, Slot, Specialization
 from resolvers.interviews.reminders import send_due_reminders
-from resolvers.notifications import notifications_channel
 from resolvers.unit_of_work import Services, UnitOfWork
 from tests.helpers import GraphQLClient, db_id
 
@@ -104,7 +104,7 @@ async def test_racing_schedulers_remind_each_participant_exactly_once(
         for _ in range(4)
     ]
     prefix = app_state.settings.redis_prefix
-    async with app_state.hub.subscribe(notifications_channel(prefix, host_id)) as feed:
+    async with app_state.hub.subscribe(Channels(prefix).notifications(host_id)) as feed:
         claimed = await asyncio.gather(*[remind(instance, 15) for instance in instances])
         received = [await asyncio.wait_for(anext(feed), 5) for _ in range(sum(claimed))]
     # Interviews that already ended are not reminded any more; the rest exactly once.
