@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from sqlalchemy import Row, inspect, select
 
@@ -17,6 +18,14 @@ if TYPE_CHECKING:
 # (attribute, column) of every mapped column of users, for `load_viewer`.
 _USER_ATTRIBUTES = [(attr.key, attr.columns[0].name) for attr in inspect(User).column_attrs]
 _VIEWER_SQL = f"SELECT {', '.join(column for _, column in _USER_ATTRIBUTES)} FROM users WHERE id = $1"  # noqa: S608
+# The same row and whether the session (refresh-token family) $2 is live: not every token of it revoked
+# (one probe of ix_refresh_tokens_family_id; a live family's tokens are all unrevoked).
+_VIEWER_SESSION_SQL = _VIEWER_SQL.replace(
+    " FROM users",
+    ", EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = $2 AND r.user_id = users.id"
+    " AND r.revoked_at IS NULL) AS session_live FROM users",
+    1,
+)
 
 
 async def load_viewer(db: Db, user_id: int) -> User | None:
@@ -28,6 +37,16 @@ async def load_viewer(db: Db, user_id: int) -> User | None:
         return None
     record = records[0]
     return User(**{key: record[column] for key, column in _USER_ATTRIBUTES})
+
+
+async def load_viewer_in_session(db: Db, user_id: int, session_id: UUID) -> tuple[User | None, bool]:
+    """`load_viewer` and whether the session `session_id` of that member is live, in the same one
+    statement (docs/trust.md, "Revocation")."""
+    records = await db.fetch_raw(_VIEWER_SESSION_SQL, user_id, session_id)
+    if not records:
+        return None, False
+    record = records[0]
+    return User(**{key: record[column] for key, column in _USER_ATTRIBUTES}), bool(record["session_live"])
 
 
 # The columns of the per-request user cache (`Loaders.user`), from which `schema.accounts.types.User`

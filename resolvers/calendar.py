@@ -87,7 +87,7 @@ def calendar_text(events: list[Event], name: str | None = None) -> str:
 
 def feed_url(uow: UnitOfWork, token: str) -> str:
     """The secret feed URL calendar apps subscribe to."""
-    return f"{uow.settings.public_base_url.rstrip('/')}/calendar/{token}.ics"
+    return uow.settings.public_url(f"/calendar/{token}.ics")
 
 
 async def regenerate_calendar_token(uow: UnitOfWork, actor: User) -> User:

@@ -11,16 +11,20 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.enums import ControlKind, InterviewStatus, NoShowStatus, Role
-from app.core.errors import BadUserInput, Forbidden, NotFound
+from app.core.errors import BadUserInput, Conflict, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Interview, NoShowReport, User
 from resolvers import audit, validation
-from resolvers.accounts.sessions import revoke_all_sessions
+from resolvers.accounts.revocation import announce_access_change
+from resolvers.accounts.sessions import blocked_error, revoke_all_sessions
+from resolvers.interviews import lifecycle
 from resolvers.unit_of_work import UnitOfWork
 
 
 async def block_user(uow: UnitOfWork, actor: User, user_id: int, reason: str, until: datetime | None) -> User:
-    """Block a member (until a time, or permanently); revokes their sessions in the same transaction."""
+    """Block a member (until a time, or permanently). In the same transaction: revokes their sessions,
+    cancels their SCHEDULED interviews in either role (refunding each candidate) and withdraws their
+    open slots (docs/product.md, rule 18). The last active admin cannot be blocked ("Roles")."""
     reason = validation.text(reason, "reason", min_length=1, max_length=500)
     now = uow.now()
     if until is not None:
@@ -31,11 +35,16 @@ async def block_user(uow: UnitOfWork, actor: User, user_id: int, reason: str, un
     if user_id == actor.id:
         raise Forbidden("You cannot block yourself.")
     async with uow.db.transaction() as session:
+        # Interviews and slots, then member rows: the lock order of cancelling and booking.
+        schedule = await lifecycle.lock_member_schedule(session, user_id, now)
+        admins = await _lock_admins(session)
         user = await _lock_block_target(session, user_id, actor, "Moderators cannot block admins.")
+        _keep_an_active_admin(admins, user, now, "The last active admin cannot be blocked.")
         user.blocked_at = now
         user.blocked_until = until
         user.block_reason = reason
         await revoke_all_sessions(session, user.id, now)
+        cancelled, withdrawn = await lifecycle.cancel_member_schedule(uow, session, schedule, now)
         await audit.record(
             session,
             "user.blocked",
@@ -45,10 +54,12 @@ async def block_user(uow: UnitOfWork, actor: User, user_id: int, reason: str, un
             ip=uow.client_ip,
             reason=reason,
             until=until.isoformat() if until else None,
+            cancelled_interviews=cancelled,
+            withdrawn_slots=withdrawn,
         )
         await session.flush()
 
-        uow.publish_after_commit(uow.channels.control(user_id), {"kind": ControlKind.BLOCKED.value})
+        announce_access_change(uow, user_id, ControlKind.BLOCKED)
     forget(uow.loaders.user, user_id)
     return user
 
@@ -61,6 +72,32 @@ async def _lock_block_target(session: AsyncSession, user_id: int, viewer: User, 
     if user.role == Role.ADMIN and viewer.role != Role.ADMIN:
         raise Forbidden(admin_refusal)
     return user
+
+
+async def _lock_admins(session: AsyncSession) -> list[User]:
+    """Every ADMIN row, locked in id order, before the row to change (docs/product.md, "Roles").
+
+    Demoting and blocking take these locks first and in one order, so two admins demoting or
+    blocking each other at once run one after the other: the second sees the first's change and
+    is refused instead of leaving no admin. FOR NO KEY UPDATE: rows referencing an admin can still
+    be inserted meanwhile.
+    """
+    statement = (
+        select(User)
+        .where(User.role == Role.ADMIN)
+        .order_by(User.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+def _keep_an_active_admin(admins: Sequence[User], target: User, now: datetime, refusal: str) -> None:
+    """CONFLICT when `target` is the last active (not blocked) admin; `admins` from `_lock_admins`."""
+    if target.role != Role.ADMIN or blocked_error(target, now) is not None:
+        return
+    if not any(admin.id != target.id and blocked_error(admin, now) is None for admin in admins):
+        raise Conflict(refusal)
 
 
 async def unblock_user(uow: UnitOfWork, actor: User, user_id: int) -> User:
@@ -97,14 +134,18 @@ async def no_show_reports(
 
 async def set_role(uow: UnitOfWork, actor: User | None, user_id: int, role: Role) -> User:
     """Give a member a role. `actor` None is the command line (the operator of the server, e.g. naming
-    the first admin); a member must be an admin."""
+    the first admin); a member must be an admin. The last active admin keeps the role
+    (docs/product.md, "Roles"), whoever asks."""
     if actor is not None and actor.role != Role.ADMIN:
         raise Forbidden("Your role does not allow this.")
     via = {"via": "cli"} if actor is None else {}
     async with uow.db.transaction() as session:
-        user = await session.get(User, user_id, with_for_update=True)
+        admins = await _lock_admins(session)
+        user = await session.get(User, user_id, with_for_update=True, populate_existing=True)
         if user is None:
             raise NotFound("No User with this ID.")
+        if role != Role.ADMIN:
+            _keep_an_active_admin(admins, user, uow.now(), "The last active admin cannot be demoted.")
         previous = user.role
         user.role = role
         await audit.record(
@@ -118,6 +159,8 @@ async def set_role(uow: UnitOfWork, actor: User | None, user_id: int, role: Role
             role=role,
             **via,
         )
+        if previous != role:  # live feeds re-check access with the new role (docs/trust.md, "Revocation")
+            announce_access_change(uow, user.id, ControlKind.ROLE_CHANGED, role=role.value)
     forget(uow.loaders.user, user_id)
     return user
 

@@ -19,6 +19,7 @@ from app.core.clock import Clock
 from app.core.events import EventHub, EventSink
 from app.core.passwords import Passwords
 from app.core.ratelimit import RateLimiter
+from app.core.session_cache import SessionCache
 from app.core.settings import Settings
 from app.core.tokens import AccessTokens
 from dataloaders import Loaders
@@ -38,6 +39,8 @@ class Services:
     rate_limiter: RateLimiter
     hub: EventHub
     clock: Clock = field(default_factory=Clock)
+    # Live sessions remembered for a few seconds; unused until the wiring makes it follow the hub.
+    session_cache: SessionCache = field(default_factory=SessionCache)
     # Where committed changes are announced; the hub itself unless the wiring adds a layer
     # (e.g. clearing this instance's response cache first).
     events: EventSink | None = None

@@ -6,6 +6,7 @@ import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from app.core.errors import BadUserInput
+from app.core.inputs import storable_text
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _TIMEZONES = frozenset(available_timezones())
@@ -14,8 +15,8 @@ _TIMEZONES = frozenset(available_timezones())
 def text(value: str, field: str, *, min_length: int, max_length: int, strip: bool = True) -> str:
     """`value` (stripped) when its length is within bounds."""
     cleaned = value.strip() if strip else value
-    if "\x00" in cleaned:
-        raise BadUserInput(f"`{field}` must not contain NUL characters.", field=field)
+    if not storable_text(cleaned):
+        raise BadUserInput(f"`{field}` must not contain NUL characters or unpaired surrogates.", field=field)
     if not min_length <= len(cleaned) <= max_length:
         raise BadUserInput(f"`{field}` must be {min_length}-{max_length} characters long.", field=field)
     return cleaned
@@ -23,7 +24,7 @@ def text(value: str, field: str, *, min_length: int, max_length: int, strip: boo
 
 def email(value: str) -> str:
     cleaned = value.strip().lower()
-    if len(cleaned) > 254 or not EMAIL_PATTERN.match(cleaned):
+    if len(cleaned) > 254 or not EMAIL_PATTERN.match(cleaned) or not storable_text(cleaned):
         raise BadUserInput("`email` is not a valid email address.", field="email")
     return cleaned
 
@@ -31,6 +32,10 @@ def email(value: str) -> str:
 def password(value: str) -> str:
     if not 8 <= len(value) <= 256:
         raise BadUserInput("`password` must be 8-256 characters long.", field="password")
+    if not storable_text(value):  # the hasher needs UTF-8
+        raise BadUserInput(
+            "`password` must not contain NUL characters or unpaired surrogates.", field="password"
+        )
     return value
 
 

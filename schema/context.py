@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +48,8 @@ class Context:
     # How the viewer authenticated: "anonymous", "password" (access token) or "api_key".
     auth_method: str = "anonymous"
     api_key_scope: str | None = None
+    # The session (refresh-token family) the access token names; None for API keys and anonymous.
+    session_id: uuid.UUID | None = None
     # The websocket `connection_init` payload (Strawberry sets it; see app/ws_auth.py).
     connection_params: dict[str, Any] | None = None
 

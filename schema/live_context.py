@@ -71,6 +71,8 @@ class LiveContext(Context):
     _socket_loaders: Loaders
     closing: bool = False
     expiry_timer: asyncio.TimerHandle | None = None
+    # Follows the member's control channel for the socket's life (app.live.ws_auth).
+    control_watcher: asyncio.Task[None] | None = None
 
     @property
     def db(self) -> Db:
@@ -97,12 +99,19 @@ class LiveContext(Context):
             expiry_timers.discard(self.expiry_timer)
             self.expiry_timer = None
 
+    def stop_watching(self) -> None:
+        """Forget the token-expiry timer and stop following the control channel (socket closing)."""
+        self.cancel_expiry()
+        watcher, self.control_watcher = self.control_watcher, None
+        if watcher is not None and watcher is not asyncio.current_task():
+            watcher.cancel()
+
     async def close_socket(self, code: int = 4403, reason: str = "Forbidden") -> None:
         """Close this websocket once (later calls do nothing)."""
         if self.closing:
             return
         self.closing = True
-        self.cancel_expiry()
+        self.stop_watching()
         with contextlib.suppress(Exception):  # already closed by the peer or the protocol
             await self.connection.close(code=code, reason=reason)  # type: ignore[attr-defined]
 

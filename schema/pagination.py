@@ -49,24 +49,20 @@ def id_cursor(node: Message | Notification) -> str:
 
 
 def after_id(after: str | None) -> int | None:
-    """The id inside a cursor made by `id_cursor`."""
+    """The id inside a cursor made by `id_cursor` (`encode_cursor(id)`), for every id-ordered list."""
     if after is None:
         return None
-    (value,) = decode_cursor(after, 1)
-    if not isinstance(value, int):
-        raise BadUserInput("Malformed cursor.", field="after")
-    return value
+    key: int
+    (key,) = decode_cursor(after, (int,))
+    return key
 
 
 def _keyset_cursor(after: str | None) -> tuple[datetime, int] | None:
-    """(starts_at, id) from a cursor made by `_cursor_of`."""
+    """(starts_at, id) from a cursor made by `_record_cursor` / `encode_cursor(starts_at.isoformat(), id)`."""
     if after is None:
         return None
-    starts_at, key = decode_cursor(after, 2)
-    try:
-        return datetime.fromisoformat(str(starts_at)), int(key)
-    except (TypeError, ValueError) as exc:
-        raise BadUserInput("Malformed cursor.", field="after") from exc
+    starts_at, key = decode_cursor(after, (datetime, int))
+    return starts_at, key
 
 
 def _record_cursor(record: Any) -> str:

@@ -1,7 +1,10 @@
 """Live subscriptions: follow a hub channel, resolve every event with a fresh database scope.
 
-Every authenticated subscription also follows the member's control channel: a BLOCKED or
-LOGGED_OUT message there ends it with an error and closes the socket (4403).
+Every authenticated subscription also follows the member's control channel (docs/trust.md,
+"Revocation"): BLOCKED, LOGGED_OUT or the revocation of the socket's session (or API keys) ends it
+with UNAUTHENTICATED and closes the socket (4403); ROLE_CHANGED re-reads the member (the context uses
+the new role from then on) and re-checks the subscription's access (`recheck`), ending it with the
+refusal (FORBIDDEN for an interview's feeds); events wait while that runs.
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from app.core.errors import AppError, NotFound, Unauthenticated
+from app.core.enums import ControlKind
+from app.core.errors import AppError, Forbidden, NotFound, Unauthenticated
 from app.core.events import HubError, SubscriberTooSlow, Subscription
+from dataloaders.accounts import load_viewer
 from db.models import Interview, User
 from db.session import Db
+from resolvers.accounts.sessions import blocked_error
 from resolvers.interviews.access import can_view_interview
 from schema.context import Context
 from schema.live_context import EventScope, LiveContext, event_scope
@@ -24,10 +30,20 @@ logger = logging.getLogger("mockinterview.live")
 
 T = TypeVar("T")
 Build = Callable[[dict[str, Any], EventScope], Awaitable[T | None]]
+# Re-checks a running subscription's access after a role change; raises an AppError to end it.
+Recheck = Callable[[], Awaitable[None]]
 
 
 class SessionEnded(HubError):
-    """The member was blocked or logged out everywhere while subscribed."""
+    """The member was blocked, logged out everywhere or lost the socket's session while subscribed."""
+
+
+class AccessEnded(HubError):
+    """A re-check after a role change refused the subscription; `error` says why."""
+
+    def __init__(self, error: AppError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class LiveUnavailable(AppError):
@@ -39,15 +55,78 @@ class TooSlow(AppError):
 
 
 def control_channel(prefix: str, user_id: int) -> str:
-    """The channel that ends a member's live subscriptions (BLOCKED, LOGGED_OUT)."""
+    """The channel of a member's access changes (`app.core.channels.Channels.control`)."""
     return f"{prefix}user:{user_id}:control"
 
 
-async def _watch_control(control: Subscription, feed: Subscription, context: Context) -> None:
+def ends_session(context: Context, message: dict[str, Any]) -> bool:
+    """True when a control message ends the access of this socket: its member blocked or logged out
+    everywhere, its session revoked (its API keys, for a socket opened with one), or a kind this
+    version does not know. A role change does not; it calls for a re-check."""
+    kind = message.get("kind")
+    if kind == ControlKind.ROLE_CHANGED:
+        return False
+    if kind == ControlKind.SESSIONS_REVOKED:
+        if context.auth_method == "api_key":
+            return bool(message.get("apiKeys"))
+        return str(context.session_id) in (message.get("sessions") or ())
+    return True
+
+
+async def reload_viewer(context: Context) -> bool:
+    """Re-read the context's member (after a role change): the context uses the new row from now on.
+    False when the member is gone or blocked."""
+    viewer = context.viewer
+    if viewer is None:
+        return True
+    db = Db(context.services.sessionmaker)
+    try:
+        fresh = await load_viewer(db, viewer.id)
+    finally:
+        await db.close()
+    if fresh is None or blocked_error(fresh, context.now()) is not None:
+        return False
+    context.viewer = fresh
+    return True
+
+
+async def _recheck(context: Context, recheck: Recheck | None) -> HubError | None:
+    """Why a subscription must end after a role change, if it must."""
+    try:
+        if not await reload_viewer(context):
+            return SessionEnded(ControlKind.BLOCKED.value)
+        if recheck is not None:
+            await recheck()
+    except AppError as error:
+        return AccessEnded(error)
+    except Exception:  # the database is unreachable: fail closed, the client may subscribe again
+        logger.warning("could not re-check a subscription after a role change", exc_info=True)
+        return AccessEnded(LiveUnavailable("Live updates are unavailable right now; retry later."))
+    return None
+
+
+async def _watch_control(
+    control: Subscription,
+    feed: Subscription,
+    context: Context,
+    recheck: Recheck | None,
+    settled: asyncio.Event,
+) -> None:
     try:
         async for message in control:
-            feed.end(SessionEnded(str(message.get("kind", "ENDED"))))
-            break
+            if message.get("kind") != ControlKind.ROLE_CHANGED:
+                if ends_session(context, message):
+                    feed.end(SessionEnded(str(message.get("kind", "ENDED"))))
+                    break
+                continue
+            settled.clear()  # `follow` holds events back until the re-check is done
+            try:
+                ended = await _recheck(context, recheck)
+            finally:
+                settled.set()
+            if ended is not None:
+                feed.end(ended)
+                break
     except HubError:
         feed.end(SessionEnded("ENDED"))
 
@@ -70,32 +149,43 @@ def _close_socket_soon(context: Context) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _feed(context: Context, channel: str) -> AsyncIterator[Subscription]:
+async def _feed(
+    context: Context, channel: str, recheck: Recheck | None
+) -> AsyncIterator[tuple[Subscription, asyncio.Event]]:
+    """The channel's subscription, and an event that is clear while a re-check runs."""
     hub = context.services.hub
+    settled = asyncio.Event()
+    settled.set()
     async with hub.subscribe(channel) as feed:
         viewer = context.viewer
         if viewer is None:
-            yield feed
+            yield feed, settled
             return
         async with hub.subscribe(control_channel(context.settings.redis_prefix, viewer.id)) as control:
-            watcher = asyncio.create_task(_watch_control(control, feed, context))
+            watcher = asyncio.create_task(_watch_control(control, feed, context, recheck, settled))
             try:
-                yield feed
+                yield feed, settled
             finally:
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
 
 
-async def follow(context: Context, channel: str, build: Build[T]) -> AsyncGenerator[T, None]:
+async def follow(
+    context: Context, channel: str, build: Build[T], *, recheck: Recheck | None = None
+) -> AsyncGenerator[T, None]:
     """Yield `build(message, scope)` for every message of `channel` (None results are skipped).
 
     Each event gets a fresh Db and loaders (shared by the local subscribers of that same
     message) that are closed once it is resolved; no session lives as long as the subscription.
+    `recheck` runs after the member's role changed (module docstring).
     """
     try:
-        async with _feed(context, channel) as feed:
+        async with _feed(context, channel, recheck) as (feed, settled):
             async for message in feed:
+                await settled.wait()
+                if feed.ended:  # a re-check ended it meanwhile: the next iteration raises why
+                    continue
                 async with event_scope(context.services, message) as scope:
                     value = await build(message, scope)
                     if value is not None:
@@ -105,6 +195,8 @@ async def follow(context: Context, channel: str, build: Build[T]) -> AsyncGenera
     except SessionEnded as exc:
         _close_socket_soon(context)
         raise Unauthenticated("Your session ended; sign in again.", reason=str(exc)) from exc
+    except AccessEnded as exc:
+        raise exc.error from exc
     except HubError as exc:
         raise LiveUnavailable("Live updates are unavailable right now; retry later.") from exc
 
@@ -121,3 +213,16 @@ async def check_interview_access(context: Context, interview_id: int) -> None:
     # The socket's viewer may be minutes old: decide on the current role.
     if interview is None or fresh_viewer is None or not can_view_interview(fresh_viewer, interview):
         raise NotFound("No Interview with this ID.")
+
+
+def interview_access(context: Context, interview_id: int) -> Recheck:
+    """The re-check of an interview's feeds after a role change: FORBIDDEN once the member may no
+    longer see the interview (e.g. a moderator demoted to MEMBER who takes no part in it)."""
+
+    async def recheck() -> None:
+        try:
+            await check_interview_access(context, interview_id)
+        except NotFound as exc:
+            raise Forbidden("Your role no longer gives access to this interview.") from exc
+
+    return recheck

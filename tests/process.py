@@ -25,15 +25,25 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(env: dict[str, str], *, port: int | None = None, timeout: float = 60) -> Iterator[str]:
-    """Run `mockinterview serve` with `env` added to the environment; yields its base URL."""
+def running_server(
+    env: dict[str, str],
+    *,
+    port: int | None = None,
+    timeout: float = 60,
+    log_level: str = "warning",
+    output: Path | None = None,
+    cwd: Path = ROOT,
+) -> Iterator[str]:
+    """Run `mockinterview serve` with `env` added to the environment (in `cwd`); yields its base URL.
+    Its stdout and stderr go to `output` when given (for tests that read what it prints)."""
     port = port or free_port()
     full_env = {**os.environ, **env}
     # A file, not a pipe: nobody reads the server's log while it runs, and a full pipe would block it.
-    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below, after the server)
+    # Closed in the finally below, after the server.
+    log = output.open("w+b") if output else tempfile.TemporaryFile()  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli.commands", "serve", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT,
+        [sys.executable, "-m", "app.cli.commands", "serve", "--port", str(port), "--log-level", log_level],
+        cwd=cwd,
         env=full_env,
         stdout=log,
         stderr=subprocess.STDOUT,

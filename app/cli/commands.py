@@ -1,10 +1,11 @@
-"""`mockinterview` command line: serve, migrate, set-role, export-schema, seed-demo."""
+"""`mockinterview` command line: serve, migrate, set-role, export-schema, build-allowlist, seed-demo."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -15,15 +16,16 @@ import uvicorn
 
 from app.cli.seed import run_seed_demo
 from app.core.enums import Role
-from app.core.errors import NotFound
+from app.core.errors import Conflict, NotFound
 from app.core.events import create_hub
 from app.core.passwords import Passwords
 from app.core.ratelimit import MemoryRateLimiter
 from app.core.settings import Settings, SettingsError, get_settings
 from app.core.tokens import AccessTokens
+from app.http.persisted_queries import build_manifest
 from app.ops.logging_setup import configure_logging, logging_config
-from db.embedded import resolve_database_url
-from db.migrate import upgrade
+from db.embedded import NoEmbeddedDatabase, embedded_pgdata, resolve_database_url
+from db.migrate import database_migration_status, upgrade
 from db.session import create_engine, create_sessionmaker
 from resolvers import moderation
 from resolvers.unit_of_work import Services, UnitOfWork
@@ -32,11 +34,47 @@ from schema.build import build_schema
 ROLES = tuple(Role)
 
 
-def _database_url(settings: Settings) -> str:
-    url, embedded = resolve_database_url(settings)
+def _database_url(settings: Settings, *, create: bool = False) -> str:
+    """DATABASE_URL, else the embedded database in DATA_DIR, migrated to head. Only `serve` creates
+    the embedded one (`create`); without it a missing one raises `NoEmbeddedDatabase` (see `main`)."""
+    url, embedded = resolve_database_url(settings, require_existing=not create)
     if embedded:
         upgrade(url)
     return url
+
+
+def listen_url(host: str, port: int) -> str:
+    """`http://host:port` of the address `serve` listens on (loopback for the wildcard addresses)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def default_public_base_url(settings: Settings, host: str, port: int) -> None:
+    """PUBLIC_BASE_URL, unless set, is the address `serve` listens on (workers inherit it)."""
+    if "public_base_url" in settings.model_fields_set and settings.public_base_url:
+        return
+    os.environ["PUBLIC_BASE_URL"] = listen_url(host, port)
+    get_settings.cache_clear()
+
+
+def _migrations_problem(database_url: str) -> str | None:
+    """Why `serve` must not start on this external database (it is behind this release's
+    migrations), or None. An unreachable database is only warned about: /readyz reports it."""
+    try:
+        status = asyncio.run(database_migration_status(database_url))
+    except Exception as exc:  # any failure to look: start anyway, readiness keeps checking
+        print(
+            f"warning: could not check the database's migrations ({type(exc).__name__}: {exc}); "
+            "/readyz answers 503 until the database answers and is migrated",
+            file=sys.stderr,
+        )
+        return None
+    if not status.pending:
+        return None
+    return (
+        f"the database at DATABASE_URL is {status.describe()}: run `mockinterview migrate` with the same "
+        "DATABASE_URL first, then start `mockinterview serve` again"
+    )
 
 
 def _prepare_multiprocess_metrics(settings: Settings, workers: int) -> None:
@@ -57,12 +95,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     log_config = logging_config(settings.resolved_log_format, log_level)
     configure_logging(settings.resolved_log_format, log_level)
     _prepare_multiprocess_metrics(settings, args.workers)
+    default_public_base_url(settings, args.host, args.port)
     if not settings.database_url:
-        # Start and migrate the embedded server once here; workers inherit its URL.
-        os.environ["DATABASE_URL"] = _database_url(settings)
+        # Create (first time), start and migrate the embedded server once here; workers inherit its URL.
+        os.environ["DATABASE_URL"] = _database_url(settings, create=True)
         get_settings.cache_clear()
+    elif (problem := _migrations_problem(settings.database_url)) is not None:
+        print(problem, file=sys.stderr)
+        return 1
     settings.resolved_secret_key()  # generate the development secret once, before workers fork
     print(f"GraphQL endpoint: http://{args.host}:{args.port}/graphql", flush=True)
+    if not settings.database_url:
+        print(f"Embedded PostgreSQL: {embedded_pgdata(settings.data_dir)} (DATA_DIR)", flush=True)
     # uvicorn re-raises SIGTERM after its graceful shutdown; exiting through SystemExit instead
     # lets atexit hooks run, which is how pgserver stops the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -76,6 +120,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         log_config=log_config,
         access_log=False,  # app.ops.observability logs one richer line per request instead
         proxy_headers=True,
+        server_header=False,  # no `server: uvicorn` banner; the `date` header stays (RFC 9110 wants it)
         timeout_graceful_shutdown=args.graceful_timeout,
         lifespan="on",
     )
@@ -131,7 +176,12 @@ def cmd_set_role(args: argparse.Namespace, settings: Settings) -> int:
     if role not in ROLES:
         print(f"role must be one of {', '.join(ROLES)}", file=sys.stderr)
         return 2
-    if not asyncio.run(_set_role(settings, _database_url(settings), args.email, Role(role))):
+    try:
+        found = asyncio.run(_set_role(settings, _database_url(settings), args.email, Role(role)))
+    except Conflict as exc:  # e.g. demoting the last active admin (docs/product.md, "Roles")
+        print(exc.message, file=sys.stderr)
+        return 1
+    if not found:
         print(f"no member with email {args.email}", file=sys.stderr)
         return 1
     print(f"{args.email} is now {role}")
@@ -140,6 +190,18 @@ def cmd_set_role(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
     sys.stdout.write(build_schema(settings).as_str() + "\n")
+    return 0
+
+
+def cmd_build_allowlist(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the PERSISTED_QUERIES_FILE for a client's operations, each checked against the schema."""
+    schema = build_schema(settings.model_copy(update={"persisted_queries": "off"}))
+    try:
+        manifest = build_manifest([Path(path) for path in args.paths], schema=schema._schema)
+    except (OSError, ValueError) as exc:
+        print(f"build-allowlist: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
     return 0
 
 
@@ -171,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(handler=cmd_export_schema)
 
+    allowlist = commands.add_parser(
+        "build-allowlist", help="print a persisted query manifest (PERSISTED_QUERIES_FILE) of operations"
+    )
+    allowlist.add_argument("paths", nargs="+", help=".graphql files, or directories searched for them")
+    allowlist.set_defaults(handler=cmd_build_allowlist)
+
     seed = commands.add_parser("seed-demo", help="load realistic demo data (idempotent)")
     seed.add_argument("--members", type=int, default=1000)
     seed.add_argument("--slots", type=int, default=5000)
@@ -186,7 +254,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    result: int = args.handler(args, settings)
+    try:
+        result: int = args.handler(args, settings)
+    except NoEmbeddedDatabase as exc:  # a command other than `serve` in a directory without one
+        print(exc, file=sys.stderr)
+        return 1
     return result
 
 

@@ -28,5 +28,11 @@ class Channels:
         return f"{self.prefix}user:{user_id}:notifications"
 
     def control(self, user_id: int) -> str:
-        """One member's access changes (blocked, role changed): their live feeds re-check or close."""
+        """One member's access changes (blocked, logged out, sessions revoked, role changed): their
+        live sockets and feeds re-check or close."""
         return f"{self.prefix}user:{user_id}:control"
+
+    def access(self) -> str:
+        """Every member's access changes, as on their control channels plus `userId`: each instance
+        follows it to drop its cached session state (`app.core.session_cache`)."""
+        return f"{self.prefix}access"

@@ -85,7 +85,8 @@ class ControlKind(StrEnum):
     """Messages on a member's control channel."""
 
     BLOCKED = "BLOCKED"
-    LOGGED_OUT = "LOGGED_OUT"
+    LOGGED_OUT = "LOGGED_OUT"  # every session and API key revoked
+    SESSIONS_REVOKED = "SESSIONS_REVOKED"  # `sessions` (family ids) revoked; API keys too if `apiKeys`
     ROLE_CHANGED = "ROLE_CHANGED"
 
 

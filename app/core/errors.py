@@ -14,6 +14,8 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 CONFLICT = "CONFLICT"
 INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"
 RATE_LIMITED = "RATE_LIMITED"
+# The request itself cannot be served as sent (e.g. a subscription over plain HTTP); an HTTP 4xx.
+BAD_REQUEST = "BAD_REQUEST"
 
 
 class AppError(Exception):
@@ -65,6 +67,10 @@ class Conflict(AppError):
 
 class InsufficientPoints(AppError):
     code = INSUFFICIENT_POINTS
+
+
+class BadRequest(AppError):
+    code = BAD_REQUEST
 
 
 class ServiceUnavailable(AppError):

@@ -56,6 +56,24 @@ EVENTS_PUBLISHED = Counter(
 EVENTS_DELIVERED = Counter(
     "mockinterview_events_delivered_total", "Events delivered to subscribers.", ["channel_kind"]
 )
+EVENT_BUFFER_PUBLISHED = Counter(
+    "mockinterview_event_buffer_published_total", "Buffered events the background publisher sent to the hub."
+)
+EVENT_BUFFER_DROPPED = Counter(
+    "mockinterview_event_buffer_dropped_total",
+    "Buffered events never sent: reason full (oldest dropped), error (unpublishable) or shutdown.",
+    ["reason"],
+)
+EVENT_BUFFER_RETRIES = Counter(
+    "mockinterview_event_buffer_retries_total", "Failed hub publishes of a buffered event, retried."
+)
+EVENT_BUFFER_PENDING = Gauge(
+    "mockinterview_event_buffer_pending", "Events waiting in the publish buffer.", multiprocess_mode="livesum"
+)
+RATELIMIT_FALLBACKS = Counter(
+    "mockinterview_ratelimit_fallbacks_total",
+    "Rate-limit hits counted in this process because Redis did not answer in time.",
+)
 DB_POOL = Gauge(
     "mockinterview_db_pool_connections",
     "Database pool connections (checked_out, size, overflow).",
@@ -123,6 +141,25 @@ def record_event_published(channel_kind: str) -> None:
 def record_event_delivered(channel_kind: str) -> None:
     """Count one event handed to a subscriber."""
     EVENTS_DELIVERED.labels(channel_kind).inc()
+
+
+def record_event_buffer(outcome: str, count: int = 1) -> None:
+    """Count buffered events: "published", "retried", or dropped ("full", "error", "shutdown")."""
+    if outcome == "published":
+        EVENT_BUFFER_PUBLISHED.inc(count)
+    elif outcome == "retried":
+        EVENT_BUFFER_RETRIES.inc(count)
+    else:
+        EVENT_BUFFER_DROPPED.labels(outcome).inc(count)
+
+
+def set_event_buffer_pending(pending: int) -> None:
+    EVENT_BUFFER_PENDING.set(pending)
+
+
+def record_ratelimit_fallback() -> None:
+    """Count one rate-limit hit served by the per-process counters (Redis did not answer)."""
+    RATELIMIT_FALLBACKS.inc()
 
 
 def update_pool_gauges(engine: Any) -> None:

@@ -1,11 +1,22 @@
-"""Fixed-window rate limits: in Redis when configured (shared by all instances), else in-process."""
+"""Fixed-window rate limits: in Redis when configured (shared by all instances), else in-process.
+
+With Redis configured, `FallbackRateLimiter` counts in Redis while it answers and in this process
+while it does not, so a Redis outage never fails a login.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app.core.metrics import record_ratelimit_fallback
+
+logger = logging.getLogger("mockinterview.ratelimit")
 
 
 class RateLimiter(Protocol):
@@ -49,3 +60,68 @@ class RedisRateLimiter:
             await self.redis.expire(full_key, window_seconds)
             ttl = window_seconds
         return max(1, int(ttl)) if int(count) > limit else None
+
+
+class FallbackRateLimiter:
+    """Shared counters (`primary`, Redis) while they answer, per-process counters while they don't.
+
+    A hit waits at most `timeout` seconds for the primary. After a failure hits go to `fallback`,
+    and one hit per `retry_interval` seconds tries the primary again; the first that succeeds
+    switches back. Each switch is logged once (not per request); every hit the fallback counts is
+    counted in `mockinterview_ratelimit_fallbacks_total`. While degraded, each instance enforces
+    the limits on its own share of the traffic.
+    """
+
+    def __init__(
+        self,
+        primary: RateLimiter,
+        fallback: RateLimiter,
+        *,
+        timeout: float = 0.25,
+        retry_interval: float = 1.0,
+    ) -> None:
+        self.primary = primary
+        self.fallback = fallback
+        self.timeout = timeout
+        self.retry_interval = retry_interval
+        self.fallbacks = 0
+        self._down_since: float | None = None
+        self._next_probe = 0.0
+
+    @property
+    def degraded(self) -> bool:
+        """True while hits are counted in this process because the primary failed."""
+        return self._down_since is not None
+
+    async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
+        now = time.monotonic()
+        if self._down_since is None or now >= self._next_probe:
+            if self._down_since is not None:
+                self._next_probe = now + self.retry_interval  # this hit is the probe
+            try:
+                async with asyncio.timeout(self.timeout):
+                    retry_after = await self.primary.hit(key, limit, window_seconds)
+            except (RedisError, OSError, TimeoutError) as exc:
+                self._failed(exc, now)
+            else:
+                self._recovered(now)
+                return retry_after
+        self.fallbacks += 1
+        record_ratelimit_fallback()
+        return await self.fallback.hit(key, limit, window_seconds)
+
+    def _failed(self, exc: BaseException, now: float) -> None:
+        self._next_probe = now + self.retry_interval
+        if self._down_since is None:
+            self._down_since = now
+            logger.warning(
+                "rate limits: Redis did not answer (%r); counting in this process until it does", exc
+            )
+
+    def _recovered(self, now: float) -> None:
+        if self._down_since is not None:
+            logger.info(
+                "rate limits: Redis answers again after %.1f s; shared counters resumed",
+                now - self._down_since,
+            )
+            self._down_since = None

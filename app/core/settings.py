@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     secret_key: str | None = None
     data_dir: Path = Path("./.mockinterview")
+    # Links the API hands out (calendar feeds, uploaded files, OAuth callbacks). `serve` sets it to the
+    # address it listens on when unset (app/cli/commands.py); this default is for everything else.
     public_base_url: str = "http://127.0.0.1:8000"
     redis_prefix: str = "mi:"
 
@@ -35,11 +37,19 @@ class Settings(BaseSettings):
     ws_allowed_origins: list[str] | None = None
     graphiql: bool | None = None
     introspection: bool | None = None
+    # GET /metrics asks for `Authorization: Bearer <METRICS_TOKEN>` when set; unset, it is open in
+    # development and answers 404 in production (app/http/metrics.py).
+    metrics_token: str | None = None
+    # Strict-Transport-Security max-age on replies to HTTPS requests (app/http/security_headers.py); 0 = off.
+    hsts_max_age_seconds: int = 31_536_000
 
     jwt_issuer: str = "mockinterview"
     jwt_audience: str = "mockinterview-api"
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    # How long an instance trusts that a session it saw live is still live (app/core/session_cache.py);
+    # revocations clear it on every instance through the events hub at once. 0 = check every request.
+    session_cache_ttl_seconds: float = 5.0
 
     argon2_memory_kib: int = 19456
     argon2_time_cost: int = 2
@@ -65,6 +75,9 @@ class Settings(BaseSettings):
     interview_reward_points: int = 1
     cancellation_cutoff_minutes: int = 120
     start_window_minutes: int = 10
+    # An interview can be completed (and its reward paid) only this long after its scheduled start
+    # (docs/product.md, rule 10).
+    complete_after_minutes: int = 15
     no_show_report_after_minutes: int = 10
     reminder_minutes_before: int = 15
     reminder_poll_seconds: float = 15.0
@@ -72,6 +85,20 @@ class Settings(BaseSettings):
     ws_connection_init_timeout_seconds: float = 10.0
     # Board subscribers with the same document and visibility share one execution (app/ws_fanout.py).
     ws_shared_fanout: bool = True
+
+    # Redis outages (docs/live.md, "When Redis is down"). Idle Redis connections are PINGed before
+    # reuse after this many seconds, so one that died in a Redis restart is replaced, not used.
+    redis_health_check_seconds: float = 5.0
+    # A rate-limit check waits this long for Redis, then counts in this process; while Redis is
+    # down, one check per RATE_LIMIT_REDIS_RETRY_SECONDS tries it again.
+    rate_limit_redis_timeout_seconds: float = 0.25
+    rate_limit_redis_retry_seconds: float = 1.0
+    # Events wait in a bounded buffer for a background sender (app/core/events/buffer.py): at most
+    # EVENT_BUFFER_SIZE (then the oldest is dropped), one send attempt at most
+    # EVENT_PUBLISH_TIMEOUT_SECONDS, and at shutdown at most EVENT_FLUSH_TIMEOUT_SECONDS of sending.
+    event_buffer_size: int = 10_000
+    event_publish_timeout_seconds: float = 1.0
+    event_flush_timeout_seconds: float = 5.0
 
     log_format: Literal["json", "text"] | None = None
     log_level: str = "INFO"
@@ -107,6 +134,12 @@ class Settings(BaseSettings):
     response_cache_enabled: bool = True
     response_cache_ttl_seconds: float = 5.0
     response_cache_max_entries: int = 512
+    # Documents named by hash (app/core/persisted_queries.py): `apq` registers them on the fly
+    # (Redis-shared when REDIS_URL is set, entries expire after the TTL), `allowlist` runs only those of
+    # PERSISTED_QUERIES_FILE (`mockinterview build-allowlist`), `off` refuses hashes.
+    persisted_queries: Literal["off", "apq", "allowlist"] = "apq"
+    persisted_queries_file: Path | None = None
+    persisted_queries_ttl_seconds: int = 86_400
     # openSlots / myInterviews pages built as JSON by one SQL statement when the selection allows
     # (schema/compiled_reads.py); off = always the resolver path.
     compiled_reads: bool = True
@@ -117,7 +150,7 @@ class Settings(BaseSettings):
     otel_exporter_otlp_traces_endpoint: str | None = None
     otel_service_name: str = "mockinterview"
 
-    @field_validator("database_url", "redis_url", "secret_key", mode="before")
+    @field_validator("database_url", "redis_url", "secret_key", "metrics_token", mode="before")
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -134,6 +167,12 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _allowlist_needs_a_file(self) -> Settings:
+        if self.persisted_queries == "allowlist" and self.persisted_queries_file is None:
+            raise SettingsError("PERSISTED_QUERIES=allowlist needs PERSISTED_QUERIES_FILE (a JSON file).")
+        return self
+
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
@@ -142,6 +181,10 @@ class Settings(BaseSettings):
     def resolved_log_format(self) -> str:
         """LOG_FORMAT, else JSON in production and text in development."""
         return self.log_format or ("json" if self.is_production else "text")
+
+    def public_url(self, path: str) -> str:
+        """An absolute URL for `path` (starting with "/") under PUBLIC_BASE_URL, for links we hand out."""
+        return self.public_base_url.rstrip("/") + path
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -1,4 +1,8 @@
-"""Short-lived access JWTs (RFC 8725 rules) and opaque refresh tokens."""
+"""Short-lived access JWTs (RFC 8725 rules) and opaque refresh tokens.
+
+An access token names its session (RFC 9068 style `sid`: the refresh-token family it was minted for),
+so that revoking the session ends its access tokens too (docs/trust.md, "Revocation").
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ class InvalidToken(Exception):
 class AccessClaims:
     user_id: int
     issued_at: int
+    session_id: uuid.UUID
 
 
 class AccessTokens:
@@ -37,7 +42,8 @@ class AccessTokens:
         self.audience = settings.jwt_audience
         self.ttl = settings.access_token_ttl_seconds
 
-    def issue(self, user_id: int, now: datetime) -> str:
+    def issue(self, user_id: int, now: datetime, session_id: uuid.UUID) -> str:
+        """An access token for `user_id` in the session (refresh-token family) `session_id`."""
         issued = int(now.timestamp())
         claims = {
             "iss": self.issuer,
@@ -47,6 +53,7 @@ class AccessTokens:
             "nbf": issued,
             "exp": issued + self.ttl,
             "jti": uuid.uuid4().hex,
+            "sid": str(session_id),
             "typ": "access",
         }
         header = {"alg": ALGORITHM, "typ": ACCESS_TOKEN_TYPE}
@@ -64,10 +71,16 @@ class AccessTokens:
                 aud={"essential": True, "value": self.audience},
                 exp={"essential": True},
                 sub={"essential": True},
+                # Tokens minted before sessions were named carry no `sid`: refused (they are short-lived).
+                sid={"essential": True},
                 typ={"essential": True, "value": "access"},
             )
             registry.validate(decoded.claims)
-            return AccessClaims(user_id=int(decoded.claims["sub"]), issued_at=int(decoded.claims["iat"]))
+            return AccessClaims(
+                user_id=int(decoded.claims["sub"]),
+                issued_at=int(decoded.claims["iat"]),
+                session_id=uuid.UUID(str(decoded.claims["sid"])),
+            )
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise InvalidToken(str(exc)) from exc
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from datetime import timedelta
 
@@ -12,22 +13,26 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from app.core.errors import ServiceUnavailable
+from app.core.errors import BAD_REQUEST, ServiceUnavailable
+from app.core.inputs import storable_text
+from app.core.persisted_queries import PersistedQueries
 from app.core.settings import Settings
 from app.http.graphiql import graphiql_response
-from app.http.response_cache import ResponseCache
+from app.http.persisted_queries import execute_request
+from app.http.response_cache import PUBLIC_VARY, ResponseCache, cache_control_for_get
 from app.live.fanout import SharedFanoutHandler
 from app.live.ws_auth import authenticate_socket
 from dataloaders import Loaders
 from db.session import Db
-from resolvers.accounts.authentication import authenticate_with_method
+from resolvers.accounts.authentication import Credentials, authenticate_with_method
 from resolvers.unit_of_work import Services
 from schema.build import build_schema
-from schema.context import Context
+from schema.context import CACHE_HINT_KEY, CacheHint, Context
 from schema.extensions.errors import classify
 from schema.live_context import LiveContext
 
@@ -58,18 +63,64 @@ class GraphQLView(GraphQL[Context, None]):
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
     ) -> Response:
+        wants_graphql_response_json = getattr(sub_response, "wants_graphql_response_json", False)
+        request_error = isinstance(response_data, dict) and _is_request_error(response_data)
+        if wants_graphql_response_json and request_error and isinstance(response_data, dict):
+            # GraphQL-over-HTTP: with this media type a request error (no path: the document or its
+            # variables were rejected before execution) has no `data` entry at all, and is a 4xx.
+            response_data = response_data.copy()
+            response_data.pop("data", None)
         response = super().create_response(response_data, sub_response)
-        if getattr(sub_response, "wants_graphql_response_json", False):
-            # GraphQL-over-HTTP: with this media type a request error (no path: the document or
-            # its variables were rejected before execution) is a 4xx.
+        if wants_graphql_response_json:
             response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
-            if isinstance(response_data, dict) and _is_request_error(response_data):
+            if request_error and response.status_code == 200:  # keep a 405 (mutation over GET)
                 response.status_code = 400
         return response
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """One operation: its document resolved from `extensions.persistedQuery` (APQ or the
+        allowlist), only queries over GET, and GET replies with a `Cache-Control` for shared caches."""
+        method = request_adapter.method
+        hint = CacheHint()
+        if method == "GET":  # resolvers note when the board changes (the response cache may have set one)
+            hint = request.scope.setdefault("state", {}).setdefault(CACHE_HINT_KEY, hint)
+        result, document = await execute_request(
+            self.schema, self.persisted_queries, method, request_data, context, sub_response
+        )
+        if any((e.extensions or {}).get("code") == BAD_REQUEST for e in result.errors or []):
+            sub_response.status_code = 400  # cannot be served as sent (a subscription over HTTP)
+        if method == "GET":
+            cache_control = cache_control_for_get(
+                credentials="authorization" in request.headers or "x-api-key" in request.headers,
+                query=document,
+                operation_name=request_data.operation_name,
+                succeeded=not result.errors and result.data is not None,
+                hint=hint,
+                ttl_seconds=self.services.settings.response_cache_ttl_seconds,
+                now=self.services.clock.now(),
+            )
+            sub_response.headers["cache-control"] = cache_control
+            if cache_control.startswith("public"):
+                sub_response.headers["vary"] = PUBLIC_VARY
+        return result
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A persisted query over GET has no `query` parameter, and curl accepts */*.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
 
     # Set by the lifespan before the first request.
     services: Services
     response_cache: ResponseCache | None = None
+    # Set by build_graphql_view (the lifespan gives it Redis when configured).
+    persisted_queries: PersistedQueries
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_response(request.scope.get("root_path", ""))  # vendored assets, no CDN
@@ -78,6 +129,12 @@ class GraphQLView(GraphQL[Context, None]):
         # orjson is several times faster than json.dumps; a str (not bytes) keeps websocket frames text.
         return orjson.dumps(data).decode()
 
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return json.loads(data)
+        except RecursionError as exc:  # "[[[[..." nested deeper than Python's stack: a bad body, a 400
+            raise json.JSONDecodeError("Nested too deeply.", "", 0) from exc
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             try:
@@ -85,7 +142,7 @@ class GraphQLView(GraphQL[Context, None]):
             finally:
                 live = scope.get("state", {}).get(LIVE_CONTEXT)
                 if isinstance(live, LiveContext):
-                    live.cancel_expiry()
+                    live.stop_watching()
             return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -110,7 +167,12 @@ class GraphQLView(GraphQL[Context, None]):
         preflight = headers.get("graphql-require-preflight") or headers.get("apollo-require-preflight")
         if content_type == "multipart/form-data" and not preflight:
             raise HTTPException(400, "Multipart requests need a `GraphQL-Require-Preflight` header.")
-        return await super().parse_http_body(request)
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            # Echoed in "Unknown operation named ..."; a lone surrogate could not even be encoded.
+            if isinstance(item.operation_name, str) and not storable_text(item.operation_name):
+                raise HTTPException(400, "The operation name must not contain NUL or unpaired surrogates.")
+        return data
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         if isinstance(response, Response):
@@ -120,12 +182,12 @@ class GraphQLView(GraphQL[Context, None]):
         if isinstance(request, Request):
             request.scope.get("state", {}).get(OPEN_SESSIONS, []).append(db)
         try:
-            viewer, error, (method, scope) = await authenticate_with_method(
+            viewer, error, credentials = await authenticate_with_method(
                 self.services, db, request.headers.get("authorization"), request.headers.get("x-api-key")
             )
         except Exception:  # the member could not be looked up (database down, connection lost)
             logger.exception("authentication failed")
-            viewer, method, scope = None, "anonymous", None
+            viewer, credentials = None, Credentials("anonymous")
             error = ServiceUnavailable("The service is unavailable right now; retry later.")
         context_class = LiveContext if isinstance(request, WebSocket) else Context
         context = context_class(
@@ -135,8 +197,9 @@ class GraphQLView(GraphQL[Context, None]):
             loaders=Loaders(db),
             viewer=viewer,
             auth_error=error,
-            auth_method=method,
-            api_key_scope=scope,
+            auth_method=credentials.method,
+            api_key_scope=credentials.api_key_scope,
+            session_id=credentials.session_id,
         )
         if isinstance(request, WebSocket):
             request.scope.setdefault("state", {})[LIVE_CONTEXT] = context
@@ -151,13 +214,15 @@ class GraphQLView(GraphQL[Context, None]):
 
 def build_graphql_view(settings: Settings) -> GraphQLView:
     """The GraphQL endpoint (HTTP and WebSocket) with the limits and protocols from `settings`."""
-    return GraphQLView(
+    view = GraphQLView(
         schema=build_schema(settings),
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
-        allow_queries_via_get=False,
+        allow_queries_via_get=True,  # queries only (execute_request answers anything else with 405)
         multipart_uploads_enabled=True,  # only with GraphQL-Require-Preflight (see parse_http_body)
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         allowed_origins=tuple(settings.ws_allowed_origins or settings.cors_origins),
     )
+    view.persisted_queries = PersistedQueries.from_settings(settings)
+    return view

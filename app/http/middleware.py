@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids and a request body size limit."""
+"""ASGI middleware: request ids and a request body size limit; the stack (with security headers and
+CORS, app/http/security_headers.py and app/http/cors.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import Any
 
 import orjson
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.settings import Settings
+from app.http.cors import ALLOWED_HEADERS, ALLOWED_METHODS, JsonCORSMiddleware
+from app.http.security_headers import SecurityHeaders
 from app.live.shutdown import WebSocketRegistry
 from app.ops.observability import Observability
 
@@ -99,26 +101,17 @@ class RequestId:
 
 
 def middleware_stack(settings: Settings, websockets: WebSocketRegistry, tracer: Any) -> list[Middleware]:
-    """Request ids, access log/metrics/tracing, the body size limit and CORS, outermost first."""
-    stack = [
+    """Request ids, security headers, access log/metrics/tracing, the body size limit and CORS,
+    outermost first. CORS is always on: with no `CORS_ORIGINS` every preflight gets a JSON refusal."""
+    return [
         Middleware(RequestId),
+        Middleware(SecurityHeaders, hsts_max_age_seconds=settings.hsts_max_age_seconds),
         Middleware(Observability, websockets=websockets, tracer=tracer),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        Middleware(
+            JsonCORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=list(ALLOWED_METHODS),
+            allow_headers=list(ALLOWED_HEADERS),
+        ),
     ]
-    if settings.cors_origins:
-        stack.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=[
-                    "authorization",
-                    "content-type",
-                    "x-request-id",
-                    "x-api-key",
-                    "graphql-require-preflight",  # multipart uploads (graphql_view.py)
-                    "apollo-require-preflight",
-                ],
-            )
-        )
-    return stack

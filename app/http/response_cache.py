@@ -1,8 +1,11 @@
 """Whole-response cache for anonymous board reads, invalidated by slot events.
 
-Only anonymous `POST /graphql` JSON requests whose chosen operation is a query selecting nothing but
-allowlisted root fields (`openSlots`, `specializations`) are cached, keyed by (normalised document,
-variables, operation name, response media type). An entry is dropped:
+Only anonymous `POST /graphql` JSON requests and `GET /graphql` requests whose chosen operation is a
+query selecting nothing but allowlisted root fields (`openSlots`, `specializations`) are cached, keyed
+by (method, normalised document, variables, operation name, response media type). A request naming its
+document by hash is considered when this process already knows the document (`PersistedQueries.peek`:
+no Redis round trip on this path); registrations, misses and refusals always reach the view. An entry
+is dropped:
 
 - on any slot event: locally and synchronously when this process publishes one (after commit, before
   the mutation replies), and through the events hub for writes made by other instances;
@@ -13,11 +16,18 @@ variables, operation name, response media type). An entry is dropped:
 
 A response computed while an invalidation happened (generation changed) is never stored, so a read that
 saw the database before a commit cannot repopulate the cache after that commit's event.
+
+GET replies also tell shared caches (CDNs) what they may do (`cache_control_for_get`, set by the view):
+`public, max-age=RESPONSE_CACHE_TTL_SECONDS` (less when a listed slot starts sooner) for an anonymous,
+successful query of these root fields only; `private, no-store` with credentials; `no-store` otherwise.
+A CDN hears no slot events, so its copies may be up to that max-age stale. A GET served from this cache
+carries its `Age`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
@@ -26,6 +36,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from graphql import DocumentNode, FieldNode, OperationDefinitionNode, OperationType, parse, print_ast
@@ -35,6 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.clock import Clock
 from app.core.events import EventHub
 from app.core.events.base import EventSink, HubClosed
+from app.core.persisted_queries import PersistedQueries
 from schema.context import CACHE_HINT_KEY, CacheHint
 
 logger = logging.getLogger("mockinterview.response_cache")
@@ -44,7 +56,12 @@ CACHEABLE_ROOT_FIELDS = frozenset({"openSlots", "specializations", "__typename"}
 TIME_BOUND_ROOT_FIELDS = frozenset({"openSlots"})
 MAX_BODY_BYTES = 64_000
 MAX_CACHED_BODY_BYTES = 512_000
+# Longer documents are never public over GET (bounds the memo of `public_root_fields`).
+MAX_PUBLIC_DOCUMENT_CHARS = 16_000
 _AUTH_HEADERS = (b"authorization", b"x-api-key", b"cookie")
+_REQUEST_KEYS = frozenset({"query", "variables", "operationName", "extensions"})
+# What a public GET reply depends on besides its URL.
+PUBLIC_VARY = "Accept, Authorization, X-API-Key"
 
 
 @dataclass
@@ -53,6 +70,7 @@ class _Entry:
     body: bytes
     expires_monotonic: float
     expires_at: datetime | None
+    stored_monotonic: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -197,21 +215,68 @@ def _operations(document: DocumentNode) -> dict[str | None, frozenset[str] | Non
     return result
 
 
+@functools.lru_cache(maxsize=256)
+def public_root_fields(query: str, operation_name: str | None) -> frozenset[str] | None:
+    """The root fields of the chosen operation when it is a query of cacheable root fields only."""
+    if len(query) > MAX_PUBLIC_DOCUMENT_CHARS:
+        return None
+    try:
+        document = parse(query, no_location=True, max_tokens=2000)
+    except GraphQLError:
+        return None
+    return _operations(document).get(operation_name)
+
+
+def cache_control_for_get(
+    *,
+    credentials: bool,
+    query: str | None,
+    operation_name: str | None,
+    succeeded: bool,
+    hint: CacheHint,
+    ttl_seconds: float,
+    now: datetime,
+) -> str:
+    """The `Cache-Control` of a GET reply (see the module docstring)."""
+    if credentials:
+        return "private, no-store"
+    fields = public_root_fields(query, operation_name) if succeeded and query is not None else None
+    if not fields or (fields & TIME_BOUND_ROOT_FIELDS and not hint.noted):
+        return "no-store"
+    max_age = ttl_seconds
+    if hint.expires_at is not None:
+        max_age = min(max_age, (hint.expires_at - now).total_seconds())
+    return f"public, max-age={int(max_age)}" if max_age >= 1 else "no-store"
+
+
 class ResponseCacheLayer:
     """ASGI wrapper of the GraphQL HTTP endpoint that serves and stores cacheable responses."""
 
-    def __init__(self, app: ASGIApp, get_cache: Callable[[], ResponseCache | None]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        get_cache: Callable[[], ResponseCache | None],
+        get_documents: Callable[[], PersistedQueries | None] = lambda: None,
+    ) -> None:
         self.app = app
         self.get_cache = get_cache
+        # Without persisted queries, requests naming a document by hash pass through.
+        self.get_documents = get_documents
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        cache = self.get_cache() if scope["type"] == "http" and scope["method"] == "POST" else None
-        if cache is None or not cache.usable or not _anonymous_json(scope):
+        method = scope["method"] if scope["type"] == "http" else None
+        cache = self.get_cache() if method in ("GET", "POST") else None
+        if cache is None or not cache.usable or not _anonymous(scope):
             await self.app(scope, receive, send)
             return
-        body, complete = await _read_body(receive)
-        replay = _replaying(body, complete, receive)
-        plan = _plan(cache, scope, body) if complete else None
+        replay: Receive = receive
+        if method == "GET":
+            request = _query_params(scope)
+        else:
+            body, complete = await _read_body(receive)
+            replay = _replaying(body, complete, receive)
+            request = _json_object(body) if complete else None
+        plan = _plan(cache, scope, request, self.get_documents()) if request is not None else None
         if plan is None:
             await self.app(scope, replay, send)
             return
@@ -219,7 +284,8 @@ class ResponseCacheLayer:
         entry = cache.get(key)
         if entry is not None:
             cache.hits += 1
-            await _send_entry(send, entry)
+            age = int(time.monotonic() - entry.stored_monotonic)
+            await _send_entry(send, entry, [(b"age", str(age).encode())] if method == "GET" else [])
             return
         # Requests arriving while the same miss is computed share its response. They arrived before
         # any invalidation since it started (the generation is part of the key), so they overlap
@@ -283,22 +349,49 @@ class ResponseCacheLayer:
         if len(payload) > MAX_CACHED_BODY_BYTES or not _successful(payload):
             return None
         headers = [(k, v) for k, v in started.get("headers", []) if k.lower() != b"x-request-id"]
-        return _Entry(headers, payload, time.monotonic() + cache.ttl_seconds, hint.expires_at)
+        now = time.monotonic()
+        return _Entry(headers, payload, now + cache.ttl_seconds, hint.expires_at, now)
 
 
-async def _send_entry(send: Send, entry: _Entry) -> None:
-    await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+async def _send_entry(send: Send, entry: _Entry, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    headers = [*entry.headers, *extra] if extra else entry.headers
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": entry.body})
 
 
-def _anonymous_json(scope: Scope) -> bool:
+def _anonymous(scope: Scope) -> bool:
+    """No credentials, and (POST) a JSON body."""
     content_type = b""
     for name, value in scope["headers"]:
         if name in _AUTH_HEADERS:
             return False
         if name == b"content-type":
             content_type = value
-    return content_type.split(b";")[0].strip().lower() == b"application/json"
+    return scope["method"] == "GET" or content_type.split(b";")[0].strip().lower() == b"application/json"
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    try:
+        request = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return request if isinstance(request, dict) else None
+
+
+def _query_params(scope: Scope) -> dict[str, Any] | None:
+    """A GET request's parameters, `variables` and `extensions` decoded; None when a name repeats or a
+    JSON value does not parse (the view answers those)."""
+    pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    request: dict[str, Any] = dict(pairs)
+    if len(request) != len(pairs):
+        return None
+    for name in ("variables", "extensions"):
+        if name in request:
+            try:
+                request[name] = orjson.loads(request[name])
+            except orjson.JSONDecodeError:
+                return None
+    return request
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:
@@ -329,16 +422,27 @@ def _replaying(body: bytes, complete: bool, receive: Receive) -> Callable[[], Aw
     return replay
 
 
-def _plan(cache: ResponseCache, scope: Scope, body: bytes) -> tuple[bytes, frozenset[str]] | None:
+def _document_text(request: dict[str, Any], documents: PersistedQueries | None) -> str | None:
+    """The document a request runs, when known here at once; None: the view decides."""
+    query, extensions = request.get("query"), request.get("extensions")
+    if not isinstance(query, str | None) or not isinstance(extensions, dict | None):
+        return None
+    if extensions and set(extensions) - {"persistedQuery"}:
+        return None
+    if documents is None:
+        return None if extensions else query
+    return documents.peek(query, extensions)
+
+
+def _plan(
+    cache: ResponseCache, scope: Scope, request: dict[str, Any], documents: PersistedQueries | None
+) -> tuple[bytes, frozenset[str]] | None:
     """The cache key and root fields of a cacheable request, else None."""
-    try:
-        request = orjson.loads(body)
-    except orjson.JSONDecodeError:
+    if set(request) - _REQUEST_KEYS:
         return None
-    if not isinstance(request, dict) or set(request) - {"query", "variables", "operationName"}:
-        return None
-    query, variables, name = request.get("query"), request.get("variables"), request.get("operationName")
-    if not isinstance(query, str) or not isinstance(name, str | None):
+    query = _document_text(request, documents)
+    variables, name = request.get("variables"), request.get("operationName")
+    if query is None or not isinstance(name, str | None):
         return None
     if variables is not None and not isinstance(variables, dict):
         return None
@@ -353,6 +457,7 @@ def _plan(cache: ResponseCache, scope: Scope, body: bytes) -> tuple[bytes, froze
     key = hashlib.sha256(
         b"\0".join(
             [
+                scope["method"].encode(),
                 document.digest,
                 orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS),
                 (name or "").encode(),

@@ -73,11 +73,12 @@ def shareable(query: str, operation_name: str | None) -> bool:
 
 
 def visibility_key(context: Context) -> tuple[object, ...]:
-    """What a result may depend on about the viewer (Slot.videoLink: id and role; API key scope)."""
+    """What a result may depend on about the viewer (Slot.videoLink: id and role; API key scope), and
+    the session, whose revocation ends the group's stream (schema.subscriptions)."""
     viewer = context.viewer
     if viewer is None:
         return ("anonymous",)
-    return ("member", viewer.id, viewer.role, context.auth_method, context.api_key_scope)
+    return ("member", viewer.id, viewer.role, context.auth_method, context.api_key_scope, context.session_id)
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,16 @@ async def _lead(group: Group, handler: SharedFanoutHandler, operation: Operation
         group.finish(end)
 
 
+def _encodable(variables: dict[str, Any] | None) -> bool:
+    """Whether orjson can write `variables` (the group key): lone surrogates and integers beyond 64 bits
+    it cannot, and the normal path answers those with a coded error."""
+    try:
+        orjson.dumps(variables or {})
+    except TypeError:
+        return False
+    return True
+
+
 def group_context(group: Group, context: Context) -> Context:
     return GroupContext.of(group, context) if isinstance(context, LiveContext) else context
 
@@ -276,6 +287,7 @@ class SharedFanoutHandler(BaseGraphQLTransportWSHandler[Context, None]):
             and isinstance(operation.query, str)
             and (operation.operation_name is None or isinstance(operation.operation_name, str))
             and (operation.variables is None or isinstance(operation.variables, dict))
+            and _encodable(operation.variables)
             and shareable(operation.query, operation.operation_name)
         )
 

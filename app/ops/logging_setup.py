@@ -84,8 +84,20 @@ def logging_config(log_format: str, level: str) -> dict[str, Any]:
             # arguments (passwords, tokens); schema.extensions.errors logs the unexpected ones without it.
             "strawberry.execution": {"level": "CRITICAL"},
             "alembic.runtime.plugins": {"level": "WARNING"},
+            # The embedded PostgreSQL's initdb and pg_ctl transcripts (~40 lines) and alembic's line per
+            # migration only when debugging: a newcomer's first lines are ours (`GraphQL endpoint: ...`).
+            "pgserver": {"level": _unless_debugging(level)},
+            "alembic.runtime.migration": {"level": _unless_debugging(level)},
         },
     }
+
+
+def _unless_debugging(level: str) -> str:
+    """`level` at LOG_LEVEL=debug, else at least WARNING."""
+    if level == "DEBUG":
+        return level
+    number = logging.getLevelNamesMapping().get(level, logging.INFO)
+    return logging.getLevelName(max(number, logging.WARNING))
 
 
 def configure_logging(log_format: str, level: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -11,6 +13,7 @@ from app.core.tokens import hash_token
 from dataloaders import forget
 from db.models import RefreshToken, User
 from resolvers import audit, validation
+from resolvers.accounts.revocation import announce_sessions_revoked, revoke_api_keys
 from resolvers.accounts.sessions import IssuedTokens, blocked_error, issue_tokens
 from resolvers.points import change_balance
 from resolvers.unit_of_work import UnitOfWork
@@ -108,8 +111,11 @@ async def change_password(
     current_password: str,
     new_password: str,
     keep_refresh_token: str | None,
+    session_id: uuid.UUID | None = None,
 ) -> bool:
-    """Change the actor's password; every other session (refresh-token family) is revoked."""
+    """Change the actor's password. Every other session (refresh-token family) ends, with its access
+    tokens, and every API key is revoked; kept: the caller's session `session_id` (the one its access
+    token names) and the session of `keep_refresh_token`, if that is the actor's."""
     settings = uow.settings
     await throttle(uow, f"password:user:{actor.id}", settings.rate_limit_login_per_email)
     new_password = validation.password(new_password)
@@ -121,20 +127,25 @@ async def change_password(
     now = uow.now()
     async with uow.db.transaction() as session:
         await session.execute(update(User).where(User.id == actor.id).values(password_hash=new_hash))
-        kept = None
+        kept: set[uuid.UUID] = {session_id} if session_id is not None else set()
         if keep_refresh_token:
-            kept = await session.scalar(
-                select(RefreshToken.family_id).where(
-                    RefreshToken.token_hash == hash_token(keep_refresh_token),
-                    RefreshToken.user_id == actor.id,
+            kept.update(
+                await session.scalars(
+                    select(RefreshToken.family_id).where(
+                        RefreshToken.token_hash == hash_token(keep_refresh_token),
+                        RefreshToken.user_id == actor.id,
+                    )
                 )
             )
         statement = update(RefreshToken).where(
             RefreshToken.user_id == actor.id, RefreshToken.revoked_at.is_(None)
         )
-        if kept is not None:
-            statement = statement.where(RefreshToken.family_id != kept)
-        await session.execute(statement.values(revoked_at=now))
+        if kept:
+            statement = statement.where(RefreshToken.family_id.not_in(kept))
+        revoked = await session.scalars(statement.values(revoked_at=now).returning(RefreshToken.family_id))
+        ended = set(revoked)
+        api_keys = await revoke_api_keys(session, actor.id, now)
+        announce_sessions_revoked(uow, actor.id, ended, api_keys=True)
         await audit.record(
             session,
             "auth.password_changed",
@@ -142,6 +153,8 @@ async def change_password(
             target_type="User",
             target_id=actor.id,
             ip=uow.client_ip,
+            sessions=len(ended),
+            api_keys=api_keys,
         )
     forget(uow.loaders.user, actor.id)
     return True

@@ -63,12 +63,15 @@ def _escape_like(value: str) -> str:
 async def search_users(
     uow: UnitOfWork, *, search: str | None, role: Role | None, after_id: int | None, limit: int
 ) -> Sequence[User]:
-    """Members ordered by id, optionally filtered by a name/email substring and role."""
+    """Members ordered by id, optionally filtered by role and by `search`: a substring of the display
+    name, or the whole email (case-insensitive). Emails never match by substring, so staff cannot
+    probe which addresses are registered one fragment at a time (docs/product.md, rule 20)."""
     statement = select(User).order_by(User.id).limit(limit)
     if search:
-        term = validation.text(search, "search", min_length=1, max_length=100)
+        term = validation.text(search, "search", min_length=1, max_length=254)
         pattern = f"%{_escape_like(term)}%"
-        statement = statement.where(or_(User.display_name.ilike(pattern), User.email.ilike(pattern)))
+        # Emails are stored trimmed and in lower case (CHECK email = lower(email)).
+        statement = statement.where(or_(User.display_name.ilike(pattern), User.email == term.lower()))
     if role:
         statement = statement.where(User.role == role)
     if after_id is not None:

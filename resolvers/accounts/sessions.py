@@ -14,6 +14,7 @@ from app.core.errors import Forbidden, Unauthenticated
 from app.core.tokens import hash_token, new_refresh_token
 from db.models import RefreshToken, User
 from resolvers import audit
+from resolvers.accounts.revocation import announce_access_change, announce_sessions_revoked, revoke_api_keys
 from resolvers.unit_of_work import UnitOfWork
 
 INVALID_REFRESH = "Invalid or expired refresh token."
@@ -40,20 +41,22 @@ def blocked_error(user: User, now: datetime) -> Forbidden | None:
 async def issue_tokens(
     uow: UnitOfWork, session: AsyncSession, user: User, family_id: uuid.UUID | None = None
 ) -> IssuedTokens:
-    """Mint an access token and store a new refresh token (in the caller's transaction)."""
+    """Mint an access token and store a new refresh token (in the caller's transaction); the access
+    token names the session (the refresh-token family, new unless given)."""
     now = uow.now()
     refresh = new_refresh_token()
+    family_id = family_id or uuid.uuid4()
     session.add(
         RefreshToken(
             user_id=user.id,
-            family_id=family_id or uuid.uuid4(),
+            family_id=family_id,
             token_hash=hash_token(refresh),
             expires_at=now + timedelta(seconds=uow.settings.refresh_token_ttl_seconds),
         )
     )
     await session.flush()
     return IssuedTokens(
-        access_token=uow.services.tokens.issue(user.id, now),
+        access_token=uow.services.tokens.issue(user.id, now, family_id),
         refresh_token=refresh,
         expires_in=uow.settings.access_token_ttl_seconds,
         user=user,
@@ -61,7 +64,8 @@ async def issue_tokens(
 
 
 async def refresh_tokens(uow: UnitOfWork, refresh_token: str) -> IssuedTokens:
-    """Rotate: the presented token is spent; presenting a spent token revokes its whole family."""
+    """Rotate: the presented token is spent; presenting a spent token revokes its whole family (and
+    so the access tokens of that session, on every instance at once)."""
     now = uow.now()
     token_hash = hash_token(refresh_token)
     async with uow.db.transaction() as session:
@@ -78,21 +82,23 @@ async def refresh_tokens(uow: UnitOfWork, refresh_token: str) -> IssuedTokens:
                 .returning(RefreshToken.user_id, RefreshToken.family_id)
             )
         ).first()
-        reused_family = None
         if row is None:
-            reused_family = await session.scalar(
-                select(RefreshToken.family_id).where(
-                    RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_not(None)
+            reused = (
+                await session.execute(
+                    select(RefreshToken.family_id, RefreshToken.user_id).where(
+                        RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_not(None)
+                    )
                 )
-            )
-            if reused_family is not None:
-                await _revoke_family(session, reused_family, now)
+            ).first()
+            if reused is not None:
+                await _revoke_family(session, reused.family_id, now)
+                announce_sessions_revoked(uow, reused.user_id, [reused.family_id])
                 await audit.record(
                     session,
                     "auth.refresh_reuse_detected",
                     actor_id=None,
                     ip=uow.client_ip,
-                    family=str(reused_family),
+                    family=str(reused.family_id),
                 )
             tokens = None
         else:
@@ -115,7 +121,7 @@ async def _revoke_family(session: AsyncSession, family_id: uuid.UUID, now: objec
 
 
 async def log_out(uow: UnitOfWork, refresh_token: str) -> bool:
-    """Revoke the session (refresh-token family) the token belongs to."""
+    """Revoke the session (refresh-token family) the token belongs to, with its access tokens."""
     now = uow.now()
     async with uow.db.transaction() as session:
         row = (
@@ -128,6 +134,7 @@ async def log_out(uow: UnitOfWork, refresh_token: str) -> bool:
         if row is None:
             return False
         await _revoke_family(session, row.family_id, now)
+        announce_sessions_revoked(uow, row.user_id, [row.family_id])
         await audit.record(
             session,
             "auth.logout",
@@ -161,11 +168,13 @@ async def active_sessions(session: AsyncSession, user_id: int, now: datetime) ->
 
 
 async def log_out_all(uow: UnitOfWork, actor: User) -> int:
-    """Revoke every session of the actor; the number of live sessions that were revoked."""
+    """Revoke every session of the actor and their API keys; the number of live sessions that were
+    revoked. Access tokens and live sockets of every session end at once, on every instance."""
     now = uow.now()
     async with uow.db.transaction() as session:
         count = await active_sessions(session, actor.id, now)
         await revoke_all_sessions(session, actor.id, now)
+        api_keys = await revoke_api_keys(session, actor.id, now)
         await audit.record(
             session,
             "auth.logout_all",
@@ -174,7 +183,7 @@ async def log_out_all(uow: UnitOfWork, actor: User) -> int:
             target_id=actor.id,
             ip=uow.client_ip,
             sessions=count,
+            api_keys=api_keys,
         )
-
-        uow.publish_after_commit(uow.channels.control(actor.id), {"kind": ControlKind.LOGGED_OUT.value})
+        announce_access_change(uow, actor.id, ControlKind.LOGGED_OUT)
     return count

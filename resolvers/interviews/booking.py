@@ -12,6 +12,7 @@ from app.core.errors import Conflict, Forbidden, NotFound
 from dataloaders import forget
 from db.models import Interview, Slot, User
 from resolvers import events, notifications
+from resolvers.accounts.sessions import blocked_error
 from resolvers.integrity import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, flush_or_conflict
 from resolvers.interviews.access import can_view_interview
 from resolvers.points import change_balance
@@ -46,6 +47,11 @@ async def book_slot(uow: UnitOfWork, actor: User, slot_id: int) -> Interview:
             raise Conflict("This slot is no longer available.")
         if slot.starts_at <= now:
             raise Conflict("This slot has already started.")
+        host = await session.get(User, slot.host_id, populate_existing=True)
+        if host is None or blocked_error(host, now) is not None:
+            # A block withdraws the host's slots (docs/product.md, rule 18); this is the backstop
+            # for one published meanwhile. Whether a member is blocked is for staff to see only.
+            raise Conflict("This slot is no longer available.")
         interview = Interview(
             slot_id=slot.id,
             interviewer_id=slot.host_id,

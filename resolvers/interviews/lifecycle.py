@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.enums import FINISHED_STATUSES as FINISHED
@@ -44,13 +45,17 @@ async def lock_interview(session: AsyncSession, viewer: User, interview_id: int)
 
 
 async def refund_booking(session: AsyncSession, interview: Interview, reason: str) -> None:
-    """Give the candidate back exactly what the booking cost (at most once, by the unique index)."""
-    spent = await session.scalar(
-        select(PointsEntry.amount).where(
-            PointsEntry.interview_id == interview.id, PointsEntry.kind == LedgerKind.SPEND
+    """Give the candidate back exactly what the booking cost, once: a booking already refunded is
+    left alone (and the unique index per interview and kind is the backstop, docs/product.md, rule 3)."""
+    entries = await session.execute(
+        select(PointsEntry.kind, PointsEntry.amount).where(
+            PointsEntry.interview_id == interview.id,
+            PointsEntry.kind.in_((LedgerKind.SPEND, LedgerKind.REFUND)),
         )
     )
-    if spent:
+    amounts: dict[str, int] = dict(entries.all())
+    spent = amounts.get(LedgerKind.SPEND)
+    if spent and LedgerKind.REFUND not in amounts:
         await change_balance(
             session,
             interview.candidate_id,
@@ -110,6 +115,100 @@ async def cancel_interview(uow: UnitOfWork, actor: User, interview_id: int, reas
     return interview
 
 
+BLOCK_CANCEL_REASON = "Cancelled by moderation: a participant's account was blocked."
+
+
+@dataclass
+class MemberSchedule:
+    """What a block takes off the calendar, row-locked: the member's SCHEDULED interviews (either
+    role), their slots, and the OPEN or BOOKED slots ahead that the member hosts."""
+
+    member_id: int
+    interviews: dict[int, Interview] = field(default_factory=dict)
+    slots: dict[int, Slot] = field(default_factory=dict)
+
+
+async def lock_member_schedule(session: AsyncSession, member_id: int, now: datetime) -> MemberSchedule:
+    """Lock what blocking a member cancels and withdraws (docs/product.md, rule 18).
+
+    Interviews before slots, each in id order: the order of `cancel_interview`, so a cancellation
+    and a block wait for each other instead of deadlocking. A booking of the member's slot that
+    commits while this waits for the slot's lock leaves that slot BOOKED with an interview not seen
+    yet: one more look at the interviews finds it (`book_slot` refuses blocked hosts' slots too).
+    """
+    schedule = MemberSchedule(member_id)
+    involved = or_(Interview.interviewer_id == member_id, Interview.candidate_id == member_id)
+    hosted_ahead = and_(
+        Slot.host_id == member_id,
+        Slot.status.in_((SlotStatus.OPEN, SlotStatus.BOOKED)),
+        Slot.starts_at > now,
+    )
+    for look in range(3):
+        interviews = await session.scalars(
+            select(Interview)
+            .where(involved, Interview.status == InterviewStatus.SCHEDULED)
+            .where(Interview.id.not_in(list(schedule.interviews)))
+            .order_by(Interview.id)
+            .with_for_update()
+        )
+        found = {row.id: row for row in interviews}
+        if look and not found:
+            break
+        schedule.interviews.update(found)
+        slots = await session.scalars(
+            select(Slot)
+            .where(or_(Slot.id.in_([row.slot_id for row in found.values()]), hosted_ahead))
+            .where(Slot.id.not_in(list(schedule.slots)))
+            .order_by(Slot.id)
+            .with_for_update()
+        )
+        locked = list(slots)
+        schedule.slots.update((slot.id, slot) for slot in locked)
+        booked = {row.slot_id for row in schedule.interviews.values()}
+        if not any(slot.status == SlotStatus.BOOKED and slot.id not in booked for slot in locked):
+            break
+    return schedule
+
+
+async def cancel_member_schedule(
+    uow: UnitOfWork, session: AsyncSession, schedule: MemberSchedule, now: datetime
+) -> tuple[int, int]:
+    """Cancel a blocked member's locked interviews and take their slots off the board
+    (docs/product.md, rule 18); the number of interviews cancelled and of slots withdrawn.
+
+    Each candidate is refunded once (`refund_booking`) and the other participant gets a CANCELLED
+    notification. The member's slots are WITHDRAWN; another host's slot the member had booked
+    reopens when it is still ahead, as after a cancellation. Nobody's reliability record counts it.
+    """
+    member_id = schedule.member_id
+    for interview in schedule.interviews.values():
+        interview.status = InterviewStatus.CANCELLED
+        interview.cancelled_at = now
+        interview.cancel_reason = BLOCK_CANCEL_REASON
+        interview.updated_at = now
+    await session.flush()
+    cancelled_slots = {interview.slot_id for interview in schedule.interviews.values()}
+    withdrawn = 0
+    for slot in schedule.slots.values():
+        freed = slot.status == SlotStatus.BOOKED and slot.id in cancelled_slots
+        if slot.host_id == member_id and (freed or slot.status == SlotStatus.OPEN):
+            slot.status = SlotStatus.WITHDRAWN
+            withdrawn += 1
+            events.announce_slot(uow, SlotEventKind.WITHDRAWN, slot.id)
+        elif freed and slot.starts_at > now:
+            slot.status = SlotStatus.OPEN
+            events.announce_slot(uow, SlotEventKind.REOPENED, slot.id)
+        forget(uow.loaders.slot, slot.id)
+    for interview in schedule.interviews.values():
+        await refund_booking(session, interview, "Interview cancelled: a participant was blocked")
+        other = interview.candidate_id if interview.interviewer_id == member_id else interview.interviewer_id
+        payload = notifications.interview_payload(interview, reason=interview.cancel_reason)
+        await notifications.notify(session, other, NotificationKind.CANCELLED, payload, uow)
+        events.announce_interview(uow, interview.id)
+        _forget(uow, interview)
+    return len(schedule.interviews), withdrawn
+
+
 async def start_interview(uow: UnitOfWork, actor: User, interview_id: int) -> Interview:
     """Either participant starts it, from `start_window_minutes` before start until its end.
 
@@ -136,7 +235,12 @@ async def start_interview(uow: UnitOfWork, actor: User, interview_id: int) -> In
 
 
 async def complete_interview(uow: UnitOfWork, actor: User, interview_id: int) -> Interview:
-    """The interviewer completes a started interview and is rewarded once (docs/product.md, rule 10)."""
+    """The interviewer completes a started interview and is rewarded once (docs/product.md, rule 10).
+
+    Not before `complete_after_minutes` after the scheduled start: no reward for an interview that
+    cannot have taken place (a host completing a throwaway account's booking a second after it
+    starts).
+    """
     now = uow.now()
     async with uow.db.transaction() as session:
         interview = await lock_interview(session, actor, interview_id)
@@ -144,6 +248,14 @@ async def complete_interview(uow: UnitOfWork, actor: User, interview_id: int) ->
             raise Forbidden("Only the interviewer can complete an interview.")
         if interview.status != InterviewStatus.IN_PROGRESS:
             raise Conflict(f"A {interview.status} interview cannot be completed.")
+        minutes = uow.settings.complete_after_minutes
+        opens = interview.starts_at + timedelta(minutes=minutes)
+        if now < opens:
+            raise Conflict(
+                f"Too early to complete this interview: it can be completed {minutes} minutes after "
+                "its scheduled start.",
+                opensAt=opens.isoformat(),
+            )
         interview.status = InterviewStatus.COMPLETED
         interview.completed_at = now
         interview.updated_at = now

@@ -10,8 +10,8 @@ from resolvers.accounts import credentials, profile, sessions
 from resolvers.accounts.sessions import IssuedTokens
 from schema.accounts.types import AuthPayload, User
 from schema.context import Info
-from schema.ids import decode_cursor, encode_cursor, parse_global_id
-from schema.pagination import build_connection, page_size
+from schema.ids import encode_cursor, parse_global_id
+from schema.pagination import after_id, build_connection, page_size
 from schema.permissions import MODERATOR_ROLES, authenticated, requires_role
 
 
@@ -43,7 +43,7 @@ def _payload(tokens: IssuedTokens) -> AuthPayload:
         access_token=tokens.access_token,
         refresh_token=tokens.refresh_token,
         expires_in=tokens.expires_in,
-        user=User.from_row(tokens.user),
+        user=User.of_caller(tokens.user),  # the caller: its private fields resolve
     )
 
 
@@ -61,7 +61,8 @@ class AccountsQuery:
         return User.from_row(row) if row else None
 
     @strawberry.field(
-        description="Search members by name or email (staff only).",
+        description="Search members (staff only): `search` matches a part of the display name, or a "
+        "whole email (case-insensitive).",
         extensions=requires_role(*MODERATOR_ROLES),
     )
     async def users(
@@ -73,12 +74,11 @@ class AccountsQuery:
         after: str | None = None,
     ) -> relay.Connection[User]:
         size = page_size(first, info.context.settings)
-        after_id = int(decode_cursor(after, 1)[0]) if after else None
         rows = await profile.search_users(
             info.context.uow,
             search=search,
             role=role,
-            after_id=after_id,
+            after_id=after_id(after),
             limit=size + 1,
         )
         nodes = [User.from_row(r) for r in rows]
@@ -125,15 +125,16 @@ class AccountsMutation:
         return User.from_row(row)
 
     @strawberry.mutation(
-        description="Revoke every session of the viewer; returns how many were live.",
+        description="Revoke every session and API key of the viewer; returns how many sessions were live.",
         extensions=authenticated(),
     )
     async def log_out_all(self, info: Info) -> int:
         return await sessions.log_out_all(info.context.uow, info.context.require_session_viewer())
 
     @strawberry.mutation(
-        description="Change the password. Every other session is revoked; pass `keepRefreshToken` "
-        "to keep the current one.",
+        description="Change the password. Every other session and every API key is revoked; the "
+        "current session (the one the access token belongs to) is kept, and so is the session of "
+        "`keepRefreshToken` (no longer needed).",
         extensions=authenticated(),
     )
     async def change_password(
@@ -149,4 +150,5 @@ class AccountsMutation:
             current_password,
             new_password,
             keep_refresh_token,
+            session_id=info.context.session_id,
         )

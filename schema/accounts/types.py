@@ -18,9 +18,9 @@ from db import models
 from resolvers import points
 from schema.calendar.types import user_calendar_feed_url
 from schema.context import Info
-from schema.ids import decode_cursor, encode_cursor
-from schema.pagination import build_connection, page_size
-from schema.permissions import is_admin
+from schema.ids import encode_cursor, node_keys
+from schema.pagination import after_id, build_connection, page_size
+from schema.permissions import is_admin, is_staff
 from schema.specializations.types import Specialization
 
 if TYPE_CHECKING:
@@ -84,6 +84,9 @@ class User(relay.Node):
     points_value: strawberry.Private[int]
     blocked_at: strawberry.Private[datetime | None]
     blocked_until_value: strawberry.Private[datetime | None]
+    # The caller themself although the request may carry no token (`AuthPayload.user`): private
+    # fields resolve for this object only; the request's viewer stays who it is for everything else.
+    viewed_as_self: strawberry.Private[bool] = False
 
     @classmethod
     def from_row(cls, row: models.User | UserRow) -> User:
@@ -102,14 +105,27 @@ class User(relay.Node):
         )
 
     @classmethod
+    def of_caller(cls, row: models.User | UserRow) -> User:
+        """The member who just signed up, logged in or refreshed their tokens, as themself."""
+        user = cls.from_row(row)
+        user.viewed_as_self = True
+        return user
+
+    @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[User | None]:
-        return await user_node_loader(info).load_many([int(i) for i in node_ids])
+        return await user_node_loader(info).load_many(node_keys(node_ids))
+
+    def is_self(self, info: Info) -> bool:
+        viewer = info.context.viewer
+        return self.viewed_as_self or (viewer is not None and viewer.id == self.id)
 
     def is_self_or_admin(self, info: Info) -> bool:
-        viewer = info.context.viewer
-        return viewer is not None and (viewer.id == self.id or is_admin(info.context))
+        return self.is_self(info) or is_admin(info.context)
+
+    def is_self_or_staff(self, info: Info) -> bool:
+        return self.is_self(info) or is_staff(info.context)
 
     @strawberry.field(description="Only for the member themself and admins; null otherwise.")
     def email(self, info: Info) -> str | None:
@@ -121,8 +137,7 @@ class User(relay.Node):
 
     @strawberry.field(description="Whether the member is blocked now. Only for themself and staff.")
     def is_blocked(self, info: Info) -> bool | None:
-        viewer = info.context.viewer
-        if viewer is None or (viewer.id != self.id and viewer.role == Role.MEMBER):
+        if not self.is_self_or_staff(info):
             return None
         if self.blocked_at is None:
             return False
@@ -131,8 +146,7 @@ class User(relay.Node):
 
     @strawberry.field(description="End of a temporary block. Only for themself and staff.")
     def blocked_until(self, info: Info) -> datetime | None:
-        viewer = info.context.viewer
-        if viewer is None or (viewer.id != self.id and viewer.role == Role.MEMBER):
+        if not self.is_self_or_staff(info):
             return None
         return self.blocked_until_value
 
@@ -151,12 +165,12 @@ class User(relay.Node):
     async def points_ledger(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[Annotated[PointsEntry, strawberry.lazy("schema.points.types")]] | None:
-        viewer = info.context.viewer
-        if viewer is None or (viewer.id != self.id and not is_admin(info.context)):
+        if not self.is_self_or_admin(info):
             return None
         size = page_size(first, info.context.settings)
-        after_id = int(decode_cursor(after, 1)[0]) if after else None
-        rows = await points.ledger_entries(info.context.uow, self.id, after_id=after_id, limit=size + 1)
+        rows = await points.ledger_entries(
+            info.context.uow, self.id, after_id=after_id(after), limit=size + 1
+        )
         # PointsEntry refers back to Interview, which refers to User: resolved by name, not imported.
         entry_type = LazyType("PointsEntry", "schema.points.types").resolve_type()
         nodes = [entry_type.from_row(r) for r in rows]
@@ -164,7 +178,7 @@ class User(relay.Node):
 
     @strawberry.field(description="Secret iCalendar feed URL. Only for the member themself.")
     async def calendar_feed_url(self, info: Info) -> str | None:
-        return await user_calendar_feed_url(info, self.id)
+        return await user_calendar_feed_url(info, self.id, is_self=self.is_self(info))
 
 
 @strawberry.type(description="Tokens returned by signUp, logIn and refreshTokens.")
@@ -172,4 +186,7 @@ class AuthPayload:
     access_token: str = strawberry.field(description="Short-lived JWT: `Authorization: Bearer ...`.")
     refresh_token: str = strawberry.field(description="Opaque; single use, rotated on refresh.")
     expires_in: int = strawberry.field(description="Seconds until the access token expires.")
-    user: User
+    user: User = strawberry.field(
+        description="The member these tokens belong to, as themself: private fields (`email`, `points`, "
+        "`calendarFeedUrl`, ...) are filled in although this request carried no token."
+    )

@@ -9,8 +9,8 @@ from app.core.enums import ApiKeyScope
 from resolvers import api_keys
 from schema.api_keys.types import ApiKey, CreatedApiKey
 from schema.context import Info
-from schema.ids import decode_cursor, encode_cursor, parse_global_id
-from schema.pagination import build_connection, page_size
+from schema.ids import encode_cursor, parse_global_id
+from schema.pagination import after_id, build_connection, page_size
 from schema.permissions import authenticated
 
 
@@ -24,9 +24,8 @@ class ApiKeysQuery:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[ApiKey]:
         size = page_size(first, info.context.settings)
-        after_id = int(decode_cursor(after, 1)[0]) if after else None
         rows = await api_keys.list_api_keys(
-            info.context.uow, info.context.require_session_viewer(), after_id=after_id, limit=size + 1
+            info.context.uow, info.context.require_session_viewer(), after_id=after_id(after), limit=size + 1
         )
         nodes = [ApiKey.from_row(r) for r in rows]
         return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)

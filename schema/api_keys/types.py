@@ -12,6 +12,7 @@ from app.core.enums import ApiKeyScope
 from db import models
 from resolvers.api_keys import own_api_keys
 from schema.context import Info
+from schema.ids import node_keys
 
 strawberry.enum(ApiKeyScope, name="ApiKeyScope", description="What an API key may do.")
 
@@ -43,7 +44,7 @@ class ApiKey(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[ApiKey | None]:
         context = info.context
-        keys = [int(i) for i in node_ids]
+        keys = node_keys(node_ids)
         if context.auth_method == "api_key":  # keys are managed with a session only
             return [None for _ in keys]
         rows = await own_api_keys(context.uow, context.viewer, keys)

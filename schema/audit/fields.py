@@ -10,8 +10,8 @@ from strawberry import relay
 from resolvers import audit
 from schema.audit.types import AuditEntry
 from schema.context import Info
-from schema.ids import decode_cursor, encode_cursor, parse_global_id
-from schema.pagination import build_connection, page_size
+from schema.ids import encode_cursor, parse_global_id
+from schema.pagination import after_id, build_connection, page_size
 from schema.permissions import ADMIN_ROLES, requires_role
 
 
@@ -32,11 +32,10 @@ class AuditQuery:
         until: datetime | None = None,
     ) -> relay.Connection[AuditEntry]:
         size = page_size(first, info.context.settings)
-        after_id = int(decode_cursor(after, 1)[0]) if after else None
         actor_key = parse_global_id(actor_id, "User", field="actorId") if actor_id else None
         rows = await audit.audit_entries(
             info.context.uow,
-            after_id=after_id,
+            after_id=after_id(after),
             limit=size + 1,
             action=action,
             actor_id=actor_key,

@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from db import models
 from schema.accounts.types import User
 from schema.context import Info
+from schema.ids import node_keys
 from schema.permissions import is_admin
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class AuditEntry(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[AuditEntry | None]:
         """Admins only, as the `auditLog` field; null for everyone else."""
-        keys = [int(i) for i in node_ids]
+        keys = node_keys(node_ids)
         if not is_admin(info.context):
             return [None for _ in keys]
         rows = await info.context.loaders.audit_entry.load_many(keys)

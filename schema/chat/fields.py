@@ -52,4 +52,7 @@ class ChatSubscription:
                 interview_id=int(message["interview_id"]),
             )
 
-        return subscriptions.follow(context, context.services.channels.chat(key), build)
+        channel = context.services.channels.chat(key)
+        return subscriptions.follow(
+            context, channel, build, recheck=subscriptions.interview_access(context, key)
+        )

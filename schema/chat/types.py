@@ -16,8 +16,8 @@ from db import models
 from resolvers import chat
 from schema.accounts.types import User
 from schema.context import Info
-from schema.ids import decode_cursor
-from schema.pagination import build_connection, page_size
+from schema.ids import node_keys
+from schema.pagination import after_id, build_connection, page_size
 
 
 def _message_cursor(node: Message) -> str:
@@ -40,13 +40,7 @@ def message_page_key(
     if last is not None and not 0 <= last <= settings.max_page_size:
         raise BadUserInput(f"`last` must be between 0 and {settings.max_page_size}.", field="last")
     size = page_size(first, settings) if last is None else last
-    after_message: int | None = None
-    if after is not None:
-        (value,) = decode_cursor(after, 1)
-        if not isinstance(value, int):
-            raise BadUserInput("Malformed cursor.", field="after")
-        after_message = value
-    return MessagePageKey(interview_id, size + 1, after_message, newest=last is not None), size
+    return MessagePageKey(interview_id, size + 1, after_id(after), newest=last is not None), size
 
 
 def _message_page(
@@ -97,7 +91,7 @@ class Message(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Message | None]:
         rows = await chat.visible_messages(
-            info.context.uow, info.context.optional_viewer(), [int(i) for i in node_ids]
+            info.context.uow, info.context.optional_viewer(), node_keys(node_ids)
         )
         return [cls.from_row(row) if row else None for row in rows]
 

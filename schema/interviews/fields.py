@@ -153,7 +153,8 @@ class InterviewsMutation:
         )
 
     @strawberry.mutation(
-        description="Complete a started interview (interviewer only); pays the reward.",
+        description="Complete a started interview (interviewer only), no earlier than "
+        "COMPLETE_AFTER_MINUTES after its scheduled start; pays the reward.",
         extensions=authenticated(),
     )
     async def complete_interview(self, info: Info, id: strawberry.ID) -> Interview:
@@ -207,4 +208,7 @@ class InterviewsSubscription:
             row = await scope.loaders.interview.load(key)
             return Interview.from_row(row) if row is not None else None
 
-        return subscriptions.follow(context, context.services.channels.interview(key), build)
+        channel = context.services.channels.interview(key)
+        return subscriptions.follow(
+            context, channel, build, recheck=subscriptions.interview_access(context, key)
+        )

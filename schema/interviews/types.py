@@ -20,6 +20,7 @@ from schema.accounts.types import User, load_user_node, user_node_loader, user_s
 from schema.chat.types import Message, _empty_connection, _message_page, message_connection, message_page_key
 from schema.context import Context, Info
 from schema.execution.fast_execution import MISSING, fast_getter
+from schema.ids import node_keys
 from schema.slots.types import Slot
 from schema.specializations.types import (
     Specialization,
@@ -56,7 +57,7 @@ class Feedback(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Feedback | None]:
-        rows = await visible_feedback(info.context.uow, info.context.viewer, [int(i) for i in node_ids])
+        rows = await visible_feedback(info.context.uow, info.context.viewer, node_keys(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
     @strawberry.field
@@ -107,7 +108,7 @@ class Interview(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Interview | None]:
-        rows = await info.context.loaders.interview.load_many([int(i) for i in node_ids])
+        rows = await info.context.loaders.interview.load_many(node_keys(node_ids))
         viewer = info.context.viewer
         return [
             cls.from_row(row) if row is not None and can_view_interview(viewer, row) else None for row in rows

@@ -12,9 +12,9 @@ from resolvers import moderation
 from resolvers.interviews import lifecycle
 from schema.accounts.types import User
 from schema.context import Info
-from schema.ids import decode_cursor, encode_cursor, parse_global_id
+from schema.ids import encode_cursor, parse_global_id
 from schema.moderation.types import InterviewStatusCount, NoShowReport, PlatformStats
-from schema.pagination import build_connection, page_size
+from schema.pagination import after_id, build_connection, page_size
 from schema.permissions import ADMIN_ROLES, MODERATOR_ROLES, requires_role
 
 
@@ -45,9 +45,8 @@ class ModerationQuery:
         after: str | None = None,
     ) -> relay.Connection[NoShowReport]:
         size = page_size(first, info.context.settings)
-        after_id = int(decode_cursor(after, 1)[0]) if after else None
         rows = await moderation.no_show_reports(
-            info.context.uow, status=status, after_id=after_id, limit=size + 1
+            info.context.uow, status=status, after_id=after_id(after), limit=size + 1
         )
         nodes = [NoShowReport.from_row(r) for r in rows]
         return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
@@ -55,7 +54,10 @@ class ModerationQuery:
 
 @strawberry.type
 class ModerationMutation:
-    @strawberry.mutation(description="Change a member's role.", extensions=requires_role(*ADMIN_ROLES))
+    @strawberry.mutation(
+        description="Change a member's role. The last active admin cannot be demoted.",
+        extensions=requires_role(*ADMIN_ROLES),
+    )
     async def set_user_role(self, info: Info, user_id: strawberry.ID, role: Role) -> User:
         key = parse_global_id(user_id, "User", field="userId")
         return User.from_row(
@@ -64,7 +66,9 @@ class ModerationMutation:
 
     @strawberry.mutation(
         description="Block a member until a time, or permanently when `until` is null. Revokes their "
-        "sessions and closes their live subscriptions. Moderators cannot block admins or themselves.",
+        "sessions, closes their live subscriptions, cancels their scheduled interviews (candidates are "
+        "refunded) and withdraws their open slots. Moderators cannot block admins or themselves; the "
+        "last active admin cannot be blocked.",
         extensions=requires_role(*MODERATOR_ROLES),
     )
     async def block_user(

@@ -13,6 +13,7 @@ from db import models
 from resolvers.interviews.lifecycle import visible_no_show_reports
 from schema.accounts.types import User, load_user_node
 from schema.context import Info
+from schema.ids import node_keys
 from schema.interviews.types import Interview, _visible_interview
 
 strawberry.enum(NoShowStatus, name="NoShowStatus", description="State of a no-show report.")
@@ -48,9 +49,7 @@ class NoShowReport(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[NoShowReport | None]:
-        rows = await visible_no_show_reports(
-            info.context.uow, info.context.viewer, [int(i) for i in node_ids]
-        )
+        rows = await visible_no_show_reports(info.context.uow, info.context.viewer, node_keys(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
     @strawberry.field

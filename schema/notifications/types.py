@@ -15,7 +15,7 @@ from app.core.enums import NotificationKind
 from db import models
 from resolvers.notifications import own_notifications
 from schema.context import Info
-from schema.ids import to_global_id
+from schema.ids import node_keys, to_global_id
 
 if TYPE_CHECKING:
     pass
@@ -78,7 +78,5 @@ class Notification(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Notification | None]:
-        rows = await own_notifications(
-            info.context.uow, info.context.optional_viewer(), [int(i) for i in node_ids]
-        )
+        rows = await own_notifications(info.context.uow, info.context.optional_viewer(), node_keys(node_ids))
         return [cls.from_row(row) if row else None for row in rows]

@@ -12,6 +12,7 @@ from app.core.enums import LedgerKind
 from db import models
 from resolvers import points
 from schema.context import Info
+from schema.ids import node_keys
 from schema.interviews.types import Interview, _visible_interview
 
 strawberry.enum(LedgerKind, name="PointsKind", description="Why a balance changed.")
@@ -45,9 +46,7 @@ class PointsEntry(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[PointsEntry | None]:
-        rows = await points.visible_ledger_entries(
-            info.context.uow, info.context.viewer, [int(i) for i in node_ids]
-        )
+        rows = await points.visible_ledger_entries(info.context.uow, info.context.viewer, node_keys(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
     @strawberry.field(description="The interview this entry pays for, if any.")

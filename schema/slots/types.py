@@ -12,6 +12,7 @@ from app.core.enums import SlotEventKind, SlotStatus
 from db import models
 from schema.accounts.types import User, user_soon
 from schema.context import Info
+from schema.ids import node_keys
 from schema.permissions import is_staff
 from schema.specializations.types import (
     Specialization,
@@ -55,7 +56,7 @@ class Slot(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Slot | None]:
-        rows = await info.context.loaders.slot.load_many([int(i) for i in node_ids])
+        rows = await info.context.loaders.slot.load_many(node_keys(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
     @strawberry.field(description="The interviewer who offers the slot.")

@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 
 from db import models
 from schema.context import Info
+from schema.ids import node_keys
 
 
 async def load_specialization_node(info: Info, specialization_id: int) -> Specialization | None:
@@ -40,4 +41,4 @@ class Specialization(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Specialization | None]:
-        return await specialization_node_loader(info).load_many([int(i) for i in node_ids])
+        return await specialization_node_loader(info).load_many(node_keys(node_ids))

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.file_uploads import Upload
 
 from app.core.enums import UploadKind
+from app.core.errors import BadUserInput
 from resolvers import uploads
 from schema.context import Info
 from schema.ids import parse_global_id
@@ -62,5 +63,7 @@ class UploadsMutation:
 async def _read_at_most(file: Any, limit: int) -> bytes:
     """The request's file (a Starlette `UploadFile` behind strawberry's `Upload` scalar), one byte past
     `limit` at most: enough for the domain to refuse a file that is too large without holding all of it."""
+    if not callable(getattr(file, "read", None)):  # JSON in place of a multipart file part
+        raise BadUserInput("`file` must be a file part of a multipart request.", field="file")
     data: bytes = await file.read(limit + 1)
     return data

@@ -11,6 +11,7 @@ from strawberry import relay
 from db import models
 from resolvers.uploads import may_read
 from schema.context import Info
+from schema.ids import node_keys
 
 
 @strawberry.type(name="UploadedFile", description="An avatar or resume; fetch its bytes from `url`.")
@@ -37,9 +38,12 @@ class UploadedFile(relay.Node):
             storage_key=row.storage_key,
         )
 
-    @strawberry.field(description="Path of the file: GET it (with your Authorization header for resumes).")
-    def url(self) -> str:
-        return f"/files/{self.storage_key}"
+    @strawberry.field(
+        description="Absolute URL of the file (under the server's PUBLIC_BASE_URL): GET it (with your "
+        "Authorization header for resumes)."
+    )
+    def url(self, info: Info) -> str:
+        return info.context.settings.public_url(f"/files/{self.storage_key}")
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -47,7 +51,7 @@ class UploadedFile(relay.Node):
     ) -> list[UploadedFile | None]:
         context = info.context
         viewer = context.optional_viewer()
-        rows = await context.loaders.upload.load_many([int(i) for i in node_ids])
+        rows = await context.loaders.upload.load_many(node_keys(node_ids))
         result: list[UploadedFile | None] = []
         for row in rows:
             visible = row is not None and await may_read(context.db, row, viewer)

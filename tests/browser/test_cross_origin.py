@@ -75,6 +75,24 @@ def test_preflight_allows_the_upload_and_api_key_headers(api_server: str, second
     assert set(UPLOAD_HEADERS) <= allowed
 
 
+def test_a_real_server_sends_security_headers_and_no_banner(api_server: str, second_origin: str) -> None:
+    """Through uvicorn itself (`serve`): no `server: uvicorn`, the security headers, JSON CORS refusals."""
+    health = httpx.get(f"{api_server}/healthz", timeout=10)
+    assert "server" not in health.headers
+    assert health.headers["date"]  # required by RFC 9110 for origin servers; names no software
+    assert health.headers["x-content-type-options"] == "nosniff"
+    assert health.headers["referrer-policy"] == "no-referrer"
+    assert health.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    refused = httpx.options(
+        f"{api_server}/graphql",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        timeout=10,
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["extensions"]["code"] == "CORS_REFUSED"
+    assert "server" not in refused.headers
+
+
 @pytest.mark.parametrize("header", ["GraphQL-Require-Preflight", "Apollo-Require-Preflight", None])
 def test_multipart_upload_needs_either_preflight_header(api_server: str, header: str | None) -> None:
     member = sign_up(api_server, "uploader")

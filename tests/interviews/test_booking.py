@@ -319,10 +319,11 @@ async def test_interview_messages_last_gives_the_newest_oldest_first(
     ) == ("BAD_USER_INPUT")
 
 
-async def test_interview_id_of_another_type_is_not_found(client: GraphQLClient) -> None:
+async def test_interview_id_of_another_type_is_bad_input(client: GraphQLClient) -> None:
     member = await client.sign_up("m")
     query = "query($id: ID!) { interview(id: $id) { id } }"
-    assert await client.error_code(query, {"id": member.id}, token=member.access_token) == "NOT_FOUND"
+    result = await client.execute(query, {"id": member.id}, token=member.access_token)
+    assert result["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
 
 
 async def test_slot_and_interview_changes_are_published_after_commit(

@@ -148,6 +148,9 @@ async def test_start_window_and_completion(
         await client.error_code(COMPLETE, {"id": b.interview_id}, token=b.stranger.access_token)
         == "NOT_FOUND"
     )
+    # Too early: not before COMPLETE_AFTER_MINUTES (15) after the scheduled start (rule 10).
+    assert await client.error_code(COMPLETE, {"id": b.interview_id}, token=host.access_token) == "CONFLICT"
+    await travel(client, clock, timedelta(minutes=24), host, candidate, b.stranger)  # 15 minutes after
     before = await points(client, host)
     done = (await client.data(COMPLETE, {"id": b.interview_id}, token=host.access_token))["completeInterview"]
     assert done["status"] == "COMPLETED"
@@ -284,6 +287,7 @@ async def test_feedback_rules_and_stats(
     assert await client.error_code(SUBMIT_FEEDBACK, fb(), token=b.candidate.access_token) == "CONFLICT"
     await travel(client, clock, timedelta(hours=1), b.host, b.candidate, b.stranger)
     await client.data(START, {"id": b.interview_id}, token=b.host.access_token)
+    await travel(client, clock, timedelta(minutes=15), b.host, b.candidate, b.stranger)
     await client.data(COMPLETE, {"id": b.interview_id}, token=b.host.access_token)
     for bad in (fb(rating=0), fb(rating=6), fb(comment="too short"), fb(comment="x" * 2001)):
         assert (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -119,7 +120,7 @@ async def test_refusals_use_the_protocol_close_codes(two_instances: tuple[str, s
     await ws.close()
     # Expired token: 4403 Forbidden.
     tokens = AccessTokens(Settings(secret_key=SECRET))
-    expired = tokens.issue(db_id(stranger.id), datetime.now(UTC) - timedelta(hours=2))
+    expired = tokens.issue(db_id(stranger.id), datetime.now(UTC) - timedelta(hours=2), uuid.uuid4())
     ws = await WsClient.open(ws_url(a), token=expired)
     assert await ws.closed_with() == 4403
     # No connection_init: 4408 after the (1 s) init timeout.

@@ -228,7 +228,8 @@ async def test_socket_closes_when_its_access_token_expires(
     member = await committing_client.sign_up("shortlived")
     tokens = app_state.tokens
     issued = app_state.clock.now() - timedelta(seconds=tokens.ttl - 1)  # one second left
-    token = tokens.issue(db_id(member.id), issued)
+    session = tokens.verify(member.access_token, app_state.clock.now()).session_id
+    token = tokens.issue(db_id(member.id), issued, session)
     ws = await WsClient.open(ws_base, token=token)
     await ws.acknowledged()
     await ws.subscribe(NOTIFICATION_ADDED)

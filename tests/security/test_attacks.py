@@ -3,17 +3,21 @@ login throttling, and a schema-driven fuzz run. Field lists come from the SDL, s
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+import websockets
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 from sqlalchemy import update
@@ -34,6 +38,7 @@ from tests.attack_support import (
 )
 from tests.conftest import TEST_SECRET, make_settings
 from tests.helpers import GraphQLClient, Member, db_id
+from tests.process import free_port
 
 ROOTS = root_fields()
 ME = "query { me { id } }"
@@ -254,23 +259,32 @@ def _handmade(header: dict[str, Any], claims: dict[str, Any], hmac_key: bytes | 
 async def test_jwt_attacks_are_refused(client: GraphQLClient) -> None:
     member = await client.sign_up("jwt")
     sub = str(db_id(member.id))
+    # The member's session (refresh-token family), as their access token names it.
+    sid = json.loads(base64.urlsafe_b64decode(member.access_token.split(".")[1] + "=="))["sid"]
     secret = OctKey.import_key(TEST_SECRET.encode())
     header = {"alg": "HS256", "typ": "at+jwt"}
-    valid = jwt.encode(header, _claims(sub), secret)
+    valid = jwt.encode(header, _claims(sub, sid=sid), secret)
     assert (await client.data(ME, token=valid))["me"]["id"] == member.id  # the control works
+    other = await client.sign_up("jwt-other")
+    other_sid = json.loads(base64.urlsafe_b64decode(other.access_token.split(".")[1] + "=="))["sid"]
 
     rsa = RSAKey.generate_key(2048)
     public_pem = rsa.as_pem(private=False)
     attacks = {
-        "alg none": _handmade({"alg": "none", "typ": "at+jwt"}, _claims(sub), None),
-        "RS256 with attacker key": jwt.encode({"alg": "RS256", "typ": "at+jwt"}, _claims(sub), rsa),
+        "alg none": _handmade({"alg": "none", "typ": "at+jwt"}, _claims(sub, sid=sid), None),
+        "RS256 with attacker key": jwt.encode({"alg": "RS256", "typ": "at+jwt"}, _claims(sub, sid=sid), rsa),
         # The classic confusion: a verifier that takes the key from the token's alg would accept this.
-        "HS256 keyed with a public key": _handmade(header, _claims(sub), public_pem),
-        "wrong aud": jwt.encode(header, _claims(sub, aud="another-api"), secret),
-        "wrong iss": jwt.encode(header, _claims(sub, iss="https://evil.example"), secret),
-        "expired": jwt.encode(header, _claims(sub, exp=int(time.time()) - 3600), secret),
-        "no typ header": jwt.encode({"alg": "HS256"}, _claims(sub), secret),
-        "refresh typ claim": jwt.encode(header, _claims(sub, typ="refresh"), secret),
+        "HS256 keyed with a public key": _handmade(header, _claims(sub, sid=sid), public_pem),
+        "wrong aud": jwt.encode(header, _claims(sub, sid=sid, aud="another-api"), secret),
+        "wrong iss": jwt.encode(header, _claims(sub, sid=sid, iss="https://evil.example"), secret),
+        "expired": jwt.encode(header, _claims(sub, sid=sid, exp=int(time.time()) - 3600), secret),
+        "no typ header": jwt.encode({"alg": "HS256"}, _claims(sub, sid=sid), secret),
+        "refresh typ claim": jwt.encode(header, _claims(sub, sid=sid, typ="refresh"), secret),
+        # Revocation (docs/trust.md): tokens that name no session, an unknown one or another member's.
+        "no sid (minted before sessions were named)": jwt.encode(header, _claims(sub), secret),
+        "sid not a session id": jwt.encode(header, _claims(sub, sid="x"), secret),
+        "unknown sid": jwt.encode(header, _claims(sub, sid=str(uuid.uuid4())), secret),
+        "another member's sid": jwt.encode(header, _claims(sub, sid=other_sid), secret),
         "refresh token as access token": member.refresh_token,
     }
     for name, token in attacks.items():
@@ -354,3 +368,77 @@ def _fuzz_problem(response: httpx.Response) -> str | None:
         if "Traceback" in error.get("message", "") or "sqlalchemy" in error.get("message", "").lower():
             return f"leaky message: {error['message'][:200]!r}"
     return None
+
+
+# --- Injection, CSRF, batching, websocket origins --------------------------------------------
+async def test_sql_injection_strings_are_plain_data(client: GraphQLClient, db_session: AsyncSession) -> None:
+    """Values only ever reach SQL as bound parameters; LIKE wildcards in a search are literal."""
+    admin = await client.sign_up("injector")
+    await promote(db_session, admin, "ADMIN")
+    names = ["Robert'); DROP TABLE users;--", "100% Real", "under_score"]
+    for name in names:
+        member = await client.sign_up("x")
+        update_name = "mutation($n: String!) { updateProfile(input: {displayName: $n}) { displayName } }"
+        data = await client.data(update_name, {"n": name}, token=member.access_token)
+        assert data["updateProfile"]["displayName"] == name
+    search = "query($s: String!) { users(search: $s, first: 100) { edges { node { displayName } } } }"
+
+    async def found(term: str) -> set[str]:
+        data = await client.data(search, {"s": term}, token=admin.access_token)
+        return {e["node"]["displayName"] for e in data["users"]["edges"]}
+
+    assert await found("%") == {"100% Real"}
+    assert await found("_") == {"under_score"}
+    assert await found("' OR 1=1 --") == set()
+    assert await found("'); DROP TABLE") == {names[0]}
+    assert (await client.sign_up("after")).id  # the users table is still there
+    forged_id = base64.b64encode(b"User:1 OR 1=1").decode()
+    result = await client.execute("query($id: ID!) { user(id: $id) { id } }", {"id": forged_id})
+    assert result["errors"][0]["extensions"]["code"] in ("BAD_USER_INPUT", "NOT_FOUND")
+
+
+async def test_simple_cross_site_posts_and_batches_are_refused(client: GraphQLClient) -> None:
+    """A foreign page can POST text/plain or a form without a preflight: neither is GraphQL here.
+    Batches (a JSON array) are not enabled: one operation per request, so limits count per request."""
+    query = 'mutation { logIn(input: {email: "a@example.com", password: "x"}) { accessToken } }'
+    body = json.dumps({"query": query})
+    for content_type, content in (
+        ("text/plain", body),
+        ("application/x-www-form-urlencoded", "query=" + query),
+    ):
+        response = await client.http.post("/graphql", content=content, headers={"content-type": content_type})
+        assert response.status_code in (400, 415), (content_type, response.text)
+        assert "accessToken" not in response.text
+    batch = [{"query": "query { __typename }"}, {"query": "query { __typename }"}]
+    response = await client.http.post("/graphql", json=batch)
+    assert response.status_code == 400
+    assert "Query" not in response.text
+
+
+@pytest.fixture(scope="module")
+async def ws_url(app: Starlette) -> AsyncIterator[str]:
+    """The session app served by uvicorn on a free port (its lifespan already runs)."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110  # uvicorn exposes only a flag
+        await asyncio.sleep(0.02)
+    yield f"ws://127.0.0.1:{port}/graphql"
+    server.should_exit = True
+    await task
+
+
+async def test_websockets_from_foreign_origins_are_refused(ws_url: str) -> None:
+    """Cross-site WebSocket hijacking: a page elsewhere cannot open a socket (handshake 403) unless its
+    origin is in WS_ALLOWED_ORIGINS (here none); same-origin pages and non-browser clients can."""
+    protocols = [websockets.Subprotocol("graphql-transport-ws")]
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(
+            ws_url, subprotocols=protocols, origin=websockets.Origin("https://evil.example")
+        )
+    assert refused.value.response.status_code == 403
+    host = ws_url.split("/")[2]
+    for origin in (websockets.Origin(f"http://{host}"), None):
+        async with websockets.connect(ws_url, subprotocols=protocols, origin=origin) as socket:
+            await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+            assert json.loads(await socket.recv())["type"] == "connection_ack"

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from starlette.applications import Starlette
 
 from app.core.clock import Clock
+from app.core.settings import Settings
 from app.http.factory import create_app
 from db.models import Interview, Slot, Specialization, User
 from resolvers.unit_of_work import Services
@@ -123,6 +124,9 @@ async def test_avatar_formats_are_checked_by_content_and_served_publicly(http: h
     avatar = body["data"]["uploadAvatar"]
     assert (avatar["width"], avatar["height"]) == (32, 16)
     assert not avatar["url"].endswith(".exe")
+    # Absolute, under PUBLIC_BASE_URL (tests/conftest.py sets none: the environment's, or the default).
+    assert avatar["url"].startswith(Settings().public_url("/files/"))
+    assert avatar["url"].startswith("http")
     served = await http.get(avatar["url"])  # anonymous
     assert served.status_code == 200
     assert served.content == png(32, 16)

@@ -7,6 +7,8 @@ through Redis pub/sub when a Redis URL is configured, so every instance sees eve
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.core.events.base import (
     EventHub,
     EventSink,
@@ -16,10 +18,12 @@ from app.core.events.base import (
     SubscriberTooSlow,
     Subscription,
 )
+from app.core.events.buffer import EventBuffer
 from app.core.events.memory import InProcessHub
 from app.core.events.redis_hub import RedisHub
 
 __all__ = [
+    "EventBuffer",
     "EventHub",
     "EventSink",
     "HubClosed",
@@ -33,11 +37,12 @@ __all__ = [
 ]
 
 
-def create_hub(redis_url: str | None, *, queue_size: int = 100) -> EventHub:
-    """Build the hub for this configuration: InProcessHub without a Redis URL, else RedisHub.
+def create_hub(redis_url: str | None, *, queue_size: int = 100, **redis_options: Any) -> EventHub:
+    """Build the hub for this configuration: InProcessHub without a Redis URL, else RedisHub
+    (with `redis_options`, e.g. `publish_timeout`, `raise_on_publish_failure`).
 
     The hub still has to be started (`await hub.start()`) and stopped by the app's lifespan.
     """
     if redis_url is None:
         return InProcessHub(queue_size=queue_size)
-    return RedisHub(redis_url, queue_size=queue_size)
+    return RedisHub(redis_url, queue_size=queue_size, **redis_options)

@@ -21,12 +21,11 @@ from typing import Any, Literal
 
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from app.core.events.base import HubClosed, HubUnavailable, Subscription, decode, encode
+from app.core.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +49,11 @@ class RedisHub:
       raises SubscriberTooSlow; other subscribers are never blocked by it.
     - `publish()` while Redis is unreachable retries for up to `publish_timeout` seconds, then
       logs a warning and drops the message (counted in `dropped_publishes`) instead of raising:
-      publishes follow a committed transaction, which must not be reported as failed.
+      publishes follow a committed transaction, which must not be reported as failed. With
+      `raise_on_publish_failure`, it makes one attempt (bounded by `publish_timeout`) and raises
+      HubUnavailable instead, for a caller that retries itself (`app.core.events.buffer`).
+    - The publishing connections are PINGed after `health_check_interval` idle seconds and a
+      command on a connection that died (Redis restarted) is retried once on a new one.
     - `subscribe()` yields only after Redis confirmed the SUBSCRIBE, so a publish made right
       after entering the context is received; it raises HubUnavailable after
       `subscribe_timeout` seconds if Redis stays unreachable.
@@ -71,6 +74,7 @@ class RedisHub:
         backoff_initial: float = 0.1,
         backoff_max: float = 2.0,
         health_check_interval: float = 10.0,
+        raise_on_publish_failure: bool = False,
     ) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
@@ -83,6 +87,7 @@ class RedisHub:
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
         self._health_check_interval = health_check_interval
+        self._raise_on_publish_failure = raise_on_publish_failure
 
         self._state: Literal["new", "running", "stopped"] = "new"
         self._registry: dict[str, _Channel] = {}
@@ -123,11 +128,11 @@ class RedisHub:
             health_check_interval=0,
             client_name="mockinterview-events",
         )
-        self._publisher = Redis.from_url(
+        self._publisher = redis_client(
             self._url,
-            socket_connect_timeout=self._publish_timeout,
-            socket_timeout=self._publish_timeout,
-            retry=Retry(NoBackoff(), 0),
+            timeout=self._publish_timeout,
+            health_check_interval=self._health_check_interval,
+            client_name="mockinterview-publish",
         )
         self._supervisor = asyncio.create_task(self._supervise(), name="events-hub-redis")
         try:
@@ -163,11 +168,19 @@ class RedisHub:
 
         Raises TypeError for a message that is not a JSON-serialisable dict, HubClosed when
         the hub is not running. If Redis stays unreachable for `publish_timeout` seconds the
-        message is logged and dropped (pub/sub is at-most-once; PostgreSQL is the record).
+        message is logged and dropped (pub/sub is at-most-once; PostgreSQL is the record), or
+        HubUnavailable is raised with `raise_on_publish_failure`.
         """
         self._check_running()
         payload = encode(message)
         assert self._publisher is not None
+        if self._raise_on_publish_failure:
+            try:
+                async with asyncio.timeout(self._publish_timeout):
+                    await self._publisher.publish(self._prefix + channel, payload)
+            except (*_CONNECTION_ERRORS, TimeoutError) as exc:
+                raise HubUnavailable(f"could not publish to {channel!r}: {exc!r}") from exc
+            return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._publish_timeout
         delay = 0.05

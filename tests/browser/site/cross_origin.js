@@ -83,7 +83,8 @@ async function main() {
   log("avatar", await uploadAvatar(token, await png(40, 30, "#c00"), "GraphQL-Require-Preflight"));
   const avatar = await uploadAvatar(token, await png(24, 12, "#0a0"), "Apollo-Require-Preflight");
   log("apolloAvatar", avatar);
-  log("avatarImage", await loadImage(document.getElementById("avatar"), api + avatar.url));
+  // `url` is absolute (PUBLIC_BASE_URL); `new URL` also takes the relative paths of older servers.
+  log("avatarImage", await loadImage(document.getElementById("avatar"), new URL(avatar.url, api).href));
 
   const board = await graphql(
     "query($spec: ID) { openSlots(specializationId: $spec) { edges { node { id } } } }",
