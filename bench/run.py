@@ -470,7 +470,7 @@ async def main_async(args: argparse.Namespace) -> int:
     done = mockinterview("migrate", env=env)
     if done.returncode != 0:
         raise RuntimeError(f"migrate failed: {done.stderr[-2000:]}")
-    seed_demo = (ROOT / "app" / "seed.py").exists()
+    seed_demo = (ROOT / "app" / "cli" / "seed.py").exists()
     if seed_demo:
         log("mockinterview seed-demo")
         done = mockinterview("seed-demo", env=env)
