@@ -17,46 +17,32 @@ read that saw the database before a revocation committed cannot re-fill the cach
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
 from typing import Any
 
-from app.core.events.base import EventHub, HubClosed
+from app.core.events.invalidated import InvalidatedByEvents
 
 logger = logging.getLogger("mockinterview.auth")
 
 MAX_ENTRIES = 10_000
 
 
-class SessionCache:
+class SessionCache(InvalidatedByEvents):
     """Live sessions of this process: session id -> (member id, expiry on the monotonic clock)."""
 
     def __init__(self, ttl_seconds: float = 0.0, *, max_entries: int = MAX_ENTRIES) -> None:
+        super().__init__()
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
         self.generation = 0
         self.hits = 0
         self.misses = 0
         self._live: dict[uuid.UUID, tuple[int, float]] = {}
-        self._ready = False
-        self._hub: EventHub | None = None
-        self._hub_epoch = 0
 
     def __len__(self) -> int:
         return len(self._live)
-
-    @property
-    def usable(self) -> bool:
-        """True while invalidations are known to arrive (following the access channel, hub connected)."""
-        if not self._ready or self._hub is None or not self._hub.connected:
-            return False
-        epoch = self._hub.reconnects
-        if epoch != self._hub_epoch:  # reconnected: messages published meanwhile were lost
-            self._hub_epoch = epoch
-            self.clear()
-        return True
 
     def is_live(self, session_id: uuid.UUID, user_id: int) -> bool:
         """True when the session is known to be live (a hit); False means: ask the database."""
@@ -96,28 +82,3 @@ class SessionCache:
             self.forget_member(user_id)
         else:
             self.clear()
-
-    async def follow(self, hub: EventHub, channel: str) -> None:
-        """Apply every message of `channel` until cancelled; resubscribe after any hub trouble."""
-        self._hub = hub
-        delay = 0.1
-        while True:
-            try:
-                async with hub.subscribe(channel) as messages:
-                    self._hub_epoch = hub.reconnects
-                    self.clear()
-                    self._ready = True
-                    delay = 0.1
-                    async for message in messages:
-                        self.handle(message)
-            except asyncio.CancelledError:
-                raise
-            except HubClosed:  # shutdown
-                return
-            except Exception:  # SubscriberTooSlow, HubUnavailable: messages may be lost
-                logger.warning("session cache: access changes interrupted; cleared", exc_info=True)
-            finally:
-                self._ready = False
-                self.clear()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)

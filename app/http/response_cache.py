@@ -44,8 +44,8 @@ from graphql.error import GraphQLError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.clock import Clock
-from app.core.events import EventHub
-from app.core.events.base import EventSink, HubClosed
+from app.core.events.base import EventSink
+from app.core.events.invalidated import InvalidatedByEvents
 from app.core.persisted_queries import PersistedQueries
 from schema.context import CACHE_HINT_KEY, CacheHint
 
@@ -80,10 +80,11 @@ class _Document:
     operations: dict[str | None, frozenset[str] | None] = field(default_factory=dict)
 
 
-class ResponseCache:
+class ResponseCache(InvalidatedByEvents):
     """Bounded LRU of response bodies plus the state that says when they may be served."""
 
     def __init__(self, clock: Clock, *, ttl_seconds: float, max_entries: int) -> None:
+        super().__init__()
         self.clock = clock
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
@@ -95,9 +96,6 @@ class ResponseCache:
         self.inflight: dict[tuple[bytes, int], asyncio.Future[_Entry | None]] = {}
         self.coalesced = 0
         self._documents: OrderedDict[str, _Document | None] = OrderedDict()
-        self._ready = False
-        self._hub: EventHub | None = None
-        self._hub_epoch = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -106,19 +104,6 @@ class ResponseCache:
         """Drop every entry and make in-flight responses unstorable."""
         self.generation += 1
         self._entries.clear()
-
-    @property
-    def usable(self) -> bool:
-        """True while invalidation events are known to arrive (subscribed, hub connected)."""
-        if not self._ready or self._hub is None:
-            return False
-        if not self._hub.connected:
-            return False
-        epoch = self._hub.reconnects
-        if epoch != self._hub_epoch:  # reconnected: events published meanwhile were lost
-            self._hub_epoch = epoch
-            self.clear()
-        return True
 
     def get(self, key: bytes) -> _Entry | None:
         entry = self._entries.get(key)
@@ -155,33 +140,6 @@ class ResponseCache:
         while len(self._documents) > self.max_entries:
             self._documents.popitem(last=False)
         return result
-
-    async def follow(self, hub: EventHub, channel: str) -> None:
-        """Clear on every event of `channel` until cancelled; resubscribe after any hub trouble."""
-        self._hub = hub
-        delay = 0.1
-        while True:
-            try:
-                async with hub.subscribe(channel) as events:
-                    self._hub_epoch = hub.reconnects
-                    self.clear()
-                    self._ready = True
-                    delay = 0.1
-                    async for _ in events:
-                        self.clear()
-            except asyncio.CancelledError:
-                raise
-            except HubClosed:
-                # Shutdown. (Python 3.11's wait_for can swallow a cancel that races a SUBSCRIBE
-                # confirmation, so the hub closing is the reliable end of this loop.)
-                return
-            except Exception:  # SubscriberTooSlow, HubUnavailable: events may be lost
-                logger.warning("response cache: slot events interrupted; cleared", exc_info=True)
-            finally:
-                self._ready = False
-                self.clear()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
 
 
 class ClearingBeforePublish:
