@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from app.core.errors import RateLimited
 from db.models import Message, User
@@ -51,6 +51,19 @@ async def send_message(uow: UnitOfWork, actor: User, interview_id: int, body: st
         await session.flush()
         uow.publish_after_commit(uow.channels.chat(interview.id), event_of(row))
     return row
+
+
+def message_page_statement(interview_id: Any, *, after_id: Any, limit: Any, newest: bool) -> Select[Any]:
+    """One page of a chat: the oldest `limit` messages after `after_id`, or the newest ones."""
+    statement = (
+        select(Message)
+        .where(Message.interview_id == interview_id)
+        .order_by(Message.id.desc() if newest else Message.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        statement = statement.where(Message.id > after_id)
+    return statement
 
 
 async def visible_messages(uow: UnitOfWork, actor: User | None, ids: Sequence[int]) -> list[Message | None]:

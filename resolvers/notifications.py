@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.enums import NotificationKind
@@ -49,20 +49,22 @@ async def notify(
     return row
 
 
-async def list_notifications(
-    uow: UnitOfWork, actor: User, *, unread_only: bool, after_id: int | None, limit: int
-) -> Sequence[Notification]:
-    """The actor's notifications, newest first (keyset on id)."""
-    statement = (
-        select(Notification)
-        .where(Notification.user_id == actor.id)
-        .order_by(Notification.id.desc())
-        .limit(limit)
-    )
+def notifications_statement(user_id: Any, *, unread_only: bool, after_id: Any, limit: Any) -> Select[Any]:
+    """A member's notifications, newest first (keyset on id)."""
+    statement = select(Notification).where(Notification.user_id == user_id)
+    statement = statement.order_by(Notification.id.desc()).limit(limit)
     if unread_only:
         statement = statement.where(Notification.read_at.is_(None))
     if after_id is not None:
         statement = statement.where(Notification.id < after_id)
+    return statement
+
+
+async def list_notifications(
+    uow: UnitOfWork, actor: User, *, unread_only: bool, after_id: int | None, limit: int
+) -> Sequence[Notification]:
+    """The actor's notifications, newest first (keyset on id)."""
+    statement = notifications_statement(actor.id, unread_only=unread_only, after_id=after_id, limit=limit)
     return (await uow.db.execute(statement)).scalars().all()
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.enums import LedgerKind, NotificationKind, Role
@@ -52,15 +53,21 @@ async def change_balance(
     return entry
 
 
-async def ledger_entries(
-    uow: UnitOfWork, user_id: int, *, after_id: int | None, limit: int
-) -> Sequence[PointsEntry]:
-    """A member's ledger, newest first (callers check that the viewer may read it)."""
+def ledger_statement(user_id: Any, *, after_id: Any, limit: Any) -> Select[Any]:
+    """A member's ledger, newest first, after the entry `after_id`."""
     statement = (
         select(PointsEntry).where(PointsEntry.user_id == user_id).order_by(PointsEntry.id.desc()).limit(limit)
     )
     if after_id is not None:
         statement = statement.where(PointsEntry.id < after_id)
+    return statement
+
+
+async def ledger_entries(
+    uow: UnitOfWork, user_id: int, *, after_id: int | None, limit: int
+) -> Sequence[PointsEntry]:
+    """A member's ledger, newest first (callers check that the viewer may read it)."""
+    statement = ledger_statement(user_id, after_id=after_id, limit=limit)
     return (await uow.db.execute(statement)).scalars().all()
 
 

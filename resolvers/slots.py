@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Select, select, tuple_
 
 from app.core.enums import SlotEventKind, SlotStatus
 from app.core.errors import BadUserInput, Conflict, Forbidden, NotFound
@@ -118,17 +119,11 @@ def board_bounds(
     return lower, upper
 
 
-async def open_slots(
-    uow: UnitOfWork,
-    *,
-    specialization_id: int | None,
-    starts_after: datetime | None,
-    starts_before: datetime | None,
-    after: tuple[datetime, int] | None,
-    limit: int,
-) -> Sequence[Slot]:
-    """OPEN slots that start in the future, ordered by (starts_at, id), after a keyset cursor."""
-    lower, upper = board_bounds(uow, starts_after, starts_before)
+def open_slots_statement(
+    lower: Any, *, upper: Any, specialization_id: Any, after: Any, limit: Any
+) -> Select[Any]:
+    """OPEN slots that start after `lower` (and before `upper`), ordered by (starts_at, id), after a
+    keyset cursor."""
     statement = (
         select(Slot)
         .where(Slot.status == SlotStatus.OPEN, Slot.starts_at > lower)
@@ -141,4 +136,21 @@ async def open_slots(
         statement = statement.where(Slot.specialization_id == specialization_id)
     if after is not None:
         statement = statement.where(tuple_(Slot.starts_at, Slot.id) > tuple_(*after))
+    return statement
+
+
+async def open_slots(
+    uow: UnitOfWork,
+    *,
+    specialization_id: int | None,
+    starts_after: datetime | None,
+    starts_before: datetime | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> Sequence[Slot]:
+    """OPEN slots that start in the future, ordered by (starts_at, id), after a keyset cursor."""
+    lower, upper = board_bounds(uow, starts_after, starts_before)
+    statement = open_slots_statement(
+        lower, upper=upper, specialization_id=specialization_id, after=after, limit=limit
+    )
     return (await uow.db.execute(statement)).scalars().all()

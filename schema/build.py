@@ -25,8 +25,7 @@ from schema.api_keys.fields import ApiKeysMutation, ApiKeysQuery
 from schema.audit.fields import AuditQuery
 from schema.calendar.fields import CalendarMutation
 from schema.chat.fields import ChatMutation, ChatSubscription
-from schema.execution import lean_resolvers
-from schema.execution.fast_execution import FastExecutionContext
+from schema.compiled.execution import CompiledExecutionContext
 from schema.extensions.errors import CloseDatabaseSession, ErrorCodes
 from schema.extensions.input_checks import InputChecks
 from schema.extensions.listed_documents import ListedDocumentsOnly
@@ -115,7 +114,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             scalar_map={datetime: DATETIME},  # DateTime arguments: with an offset, within the calendar
         ),
         # Production: variable values are coerced without suggestions too (schema/extensions/suggestions.py).
-        execution_context_class=QuietExecutionContext if settings.is_production else FastExecutionContext,
+        execution_context_class=QuietExecutionContext if settings.is_production else CompiledExecutionContext,
     )
-    lean_resolvers.install(schema)  # same values, less per-field overhead (Relay ids, plain attributes)
     return schema

@@ -8,6 +8,8 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.utils.await_maybe import await_maybe
 
 from app.core.errors import BadUserInput
+from schema.compiled.mapped import Mapped
+from schema.compiled.plans import compiled_object
 from schema.context import Info
 from schema.ids import decode_global_id
 
@@ -34,6 +36,10 @@ class NodeQuery:
         origin = node_type(info, type_name)
         if key <= 0:
             return None  # names no row
+        if issubclass(origin, Mapped):
+            compiled = await compiled_object(info, origin, {"id": key})
+            if compiled is not None:
+                return compiled  # type: ignore[return-value]  # passed through by the executor
         # Each type's `resolve_nodes` applies its visibility rule (None for what the viewer may not see).
         nodes = await await_maybe(origin.resolve_nodes(info=info, node_ids=[str(key)], required=False))
         return next(iter(nodes), None)

@@ -10,9 +10,7 @@ from strawberry import relay
 
 from app.core.errors import BadUserInput
 from app.core.settings import Settings
-from db.models import Message
 from schema.ids import decode_cursor, encode_cursor
-from schema.notifications.types import Notification
 
 NodeT = TypeVar("NodeT", bound=relay.Node)
 
@@ -43,7 +41,7 @@ def build_connection(
     )
 
 
-def id_cursor(node: Message | Notification) -> str:
+def id_cursor(node: Any) -> str:
     """Keyset cursor of a node ordered by id."""
     return encode_cursor(node.id)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import Select, and_, any_, or_, select, tuple_
 
 from app.core.enums import InterviewStatus, LedgerKind, NotificationKind, SlotEventKind, SlotStatus
 from app.core.errors import Conflict, Forbidden, NotFound
 from dataloaders import forget
+from db.expressions import text_array
 from db.models import Interview, Slot, User
 from resolvers import events, notifications
 from resolvers.accounts.sessions import blocked_error
@@ -93,18 +95,12 @@ async def get_interview(uow: UnitOfWork, actor: User | None, interview_id: int) 
     return row if row is not None and can_view_interview(actor, row) else None
 
 
-async def my_interviews(
-    uow: UnitOfWork,
-    actor: User,
-    *,
-    statuses: Sequence[str] | None,
-    include_archived: bool,
-    after: tuple[datetime, int] | None,
-    limit: int,
-) -> Sequence[Interview]:
-    """The actor's interviews in either role, newest start first (keyset on starts_at, id)."""
-    as_interviewer = Interview.interviewer_id == actor.id
-    as_candidate = Interview.candidate_id == actor.id
+def my_interviews_statement(
+    viewer_id: Any, *, statuses: Any, include_archived: bool, after: Any, limit: Any
+) -> Select[Any]:
+    """A member's interviews in either role, newest start first (keyset on starts_at, id)."""
+    as_interviewer = Interview.interviewer_id == viewer_id
+    as_candidate = Interview.candidate_id == viewer_id
     if include_archived:
         mine = or_(as_interviewer, as_candidate)
     else:
@@ -115,10 +111,26 @@ async def my_interviews(
     statement = (
         select(Interview).where(mine).order_by(Interview.starts_at.desc(), Interview.id.desc()).limit(limit)
     )
-    if statuses:
-        statement = statement.where(Interview.status.in_(list(statuses)))
+    if statuses is not None:
+        statement = statement.where(Interview.status == any_(text_array(statuses)))
     if after is not None:
         statement = statement.where(tuple_(Interview.starts_at, Interview.id) < tuple_(*after))
+    return statement
+
+
+async def my_interviews(
+    uow: UnitOfWork,
+    actor: User,
+    *,
+    statuses: Sequence[str] | None,
+    include_archived: bool,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> Sequence[Interview]:
+    """The actor's interviews in either role, newest start first (keyset on starts_at, id)."""
+    statement = my_interviews_statement(
+        actor.id, statuses=statuses or None, include_archived=include_archived, after=after, limit=limit
+    )
     rows = (await uow.db.execute(statement)).scalars().all()
     for row in rows:
         uow.loaders.interview.prime(row.id, row)

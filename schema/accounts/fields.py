@@ -9,6 +9,7 @@ from app.core.enums import Role
 from resolvers.accounts import credentials, profile, sessions
 from resolvers.accounts.sessions import IssuedTokens
 from schema.accounts.types import AuthPayload, User
+from schema.compiled.plans import compiled_object
 from schema.context import Info
 from schema.ids import encode_cursor, parse_global_id
 from schema.pagination import after_id, build_connection, page_size
@@ -50,13 +51,21 @@ def _payload(tokens: IssuedTokens) -> AuthPayload:
 @strawberry.type
 class AccountsQuery:
     @strawberry.field(description="The signed-in member; null when anonymous.")
-    def me(self, info: Info) -> User | None:
+    async def me(self, info: Info) -> User | None:
         viewer = info.context.optional_viewer()
-        return User.from_row(viewer) if viewer else None
+        if viewer is None:
+            return None
+        compiled = await compiled_object(info, User, {"id": viewer.id}, row_in_hand=True)
+        if compiled is not None:
+            return compiled  # type: ignore[return-value]  # passed through by the executor
+        return User.from_row(viewer)
 
     @strawberry.field(description="A member's public profile.")
     async def user(self, info: Info, id: strawberry.ID) -> User | None:
         key = parse_global_id(id, "User")
+        compiled = await compiled_object(info, User, {"id": key})
+        if compiled is not None:
+            return compiled  # type: ignore[return-value]  # passed through by the executor
         row = await info.context.loaders.user.load(key)
         return User.from_row(row) if row else None
 

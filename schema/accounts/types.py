@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from sqlalchemy import literal_column
 from strawberry import relay
 from strawberry.dataloader import DataLoader
 from strawberry.types.lazy_type import LazyType
 
 from app.core.enums import Role
+from app.core.errors import BadUserInput
 from dataloaders.accounts import UserRow
 from dataloaders.interviews import UserStatsRow
 from db import models
 from resolvers import points
 from schema.calendar.types import user_calendar_feed_url
+from schema.compiled.compiler import Scope
+from schema.compiled.encodings import iso
+from schema.compiled.mapped import Mapped, public, sql
+from schema.compiled.pages import NestedPage, Page
+from schema.compiled.selection import Unsupported
 from schema.context import Info
-from schema.ids import encode_cursor, node_keys
-from schema.pagination import after_id, build_connection, page_size
+from schema.ids import node_keys
+from schema.pagination import after_id, page_size
 from schema.permissions import is_admin, is_staff
 from schema.specializations.types import Specialization
 
@@ -36,7 +44,7 @@ async def load_user_node(info: Info, user_id: int | None) -> User | None:
 def user_node_loader(info: Info) -> DataLoader[int, User | None]:
     """Per-request ready-made `User` objects: a view of the request's one user cache (`loaders.user`,
     Core rows), built once per member and cleared with it (`forget(loaders.user, id)`)."""
-    return info.context.loaders.user.view("User", User.from_row)
+    return User.node_loader(info)
 
 
 def user_soon(info: Info, user_id: int) -> Awaitable[User | None]:
@@ -72,37 +80,70 @@ async def user_stats(info: Info, user_id: int) -> UserStats:
     return UserStats.from_row(await info.context.loaders.user_stats.load(user_id))
 
 
+def _self_or_admin(scope: Scope, value: Callable[[], str]) -> str:
+    """`value()` for the member themself and admins, NULL for everyone else (as `is_self_or_admin`);
+    called only when someone may see it (its parameters must all be used)."""
+    if scope.compiler.is_admin:
+        return value()
+    if scope.compiler.role is None:
+        return "NULL"
+    return f"CASE WHEN {scope.column('id')} = {scope.params.viewer()} THEN {value()} END"
+
+
+def _self_or_staff(scope: Scope, value: Callable[[], str]) -> str:
+    """`value()` for the member themself and staff, NULL for everyone else (as `is_self_or_staff`)."""
+    if scope.compiler.is_staff:
+        return value()
+    return _self_or_admin(scope, value)
+
+
+def _is_blocked_sql(scope: Scope) -> str:
+    blocked_at, until = scope.column("blocked_at"), scope.column("blocked_until")
+    now = scope.params.now
+    return _self_or_staff(
+        scope, lambda: f"({blocked_at} IS NOT NULL AND ({until} IS NULL OR {until} > {now()}))"
+    )
+
+
+@cache
+def _ledger_page() -> Page:
+    # PointsEntry refers back to Interview, which refers to User: resolved by name, not imported.
+    entry_type = LazyType("PointsEntry", "schema.points.types").resolve_type()
+    return Page(entry_type, points.ledger_statement, ("id",), descending=True)
+
+
+def _points_ledger_sql(scope: Scope) -> str:
+    first, after = scope.argument("first"), scope.argument("after")
+    try:
+        size, after_key = page_size(first, scope.compiler.settings), after_id(after)
+    except BadUserInput as exc:
+        raise Unsupported("pointsLedger") from exc  # the resolver reports it
+    assert scope.selected is not None
+    nested = NestedPage(
+        _ledger_page(),
+        "user_id",
+        size,
+        {"after_id": after_key, "limit": size + 1},
+        has_previous=after is not None,
+    )
+    selected = scope.selected
+    return _self_or_admin(
+        scope, lambda: nested.sql(scope.compiler, literal_column(scope.column("id")), selected)
+    )
+
+
 @strawberry.type(name="User", description="A member. Private fields are null for other members.")
-class User(relay.Node):
+class User(relay.Node, Mapped, model=models.User):
     id: relay.NodeID[int]
     display_name: str
     role: Role
     timezone: str
     bio: str
     created_at: datetime
-    email_value: strawberry.Private[str]
-    points_value: strawberry.Private[int]
-    blocked_at: strawberry.Private[datetime | None]
-    blocked_until_value: strawberry.Private[datetime | None]
+    row: strawberry.Private[models.User | UserRow]
     # The caller themself although the request may carry no token (`AuthPayload.user`): private
     # fields resolve for this object only; the request's viewer stays who it is for everything else.
     viewed_as_self: strawberry.Private[bool] = False
-
-    @classmethod
-    def from_row(cls, row: models.User | UserRow) -> User:
-        """From an ORM user or a Core row of `dataloaders.accounts.USER_ROW_COLUMNS`."""
-        return cls(
-            id=row.id,
-            display_name=row.display_name,
-            role=Role(row.role),
-            timezone=row.timezone,
-            bio=row.bio,
-            created_at=row.created_at,
-            email_value=row.email,
-            points_value=row.points_balance,
-            blocked_at=row.blocked_at,
-            blocked_until_value=row.blocked_until,
-        )
 
     @classmethod
     def of_caller(cls, row: models.User | UserRow) -> User:
@@ -110,6 +151,8 @@ class User(relay.Node):
         user = cls.from_row(row)
         user.viewed_as_self = True
         return user
+
+    sql_visible = staticmethod(public)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -127,28 +170,40 @@ class User(relay.Node):
     def is_self_or_staff(self, info: Info) -> bool:
         return self.is_self(info) or is_staff(info.context)
 
-    @strawberry.field(description="Only for the member themself and admins; null otherwise.")
+    @strawberry.field(
+        description="Only for the member themself and admins; null otherwise.",
+        metadata=sql(lambda s: _self_or_admin(s, lambda: s.column("email"))),
+    )
     def email(self, info: Info) -> str | None:
-        return self.email_value if self.is_self_or_admin(info) else None
+        return self.row.email if self.is_self_or_admin(info) else None
 
-    @strawberry.field(description="Point balance. Only for the member themself and admins.")
+    @strawberry.field(
+        description="Point balance. Only for the member themself and admins.",
+        metadata=sql(lambda s: _self_or_admin(s, lambda: s.column("points_balance"))),
+    )
     def points(self, info: Info) -> int | None:
-        return self.points_value if self.is_self_or_admin(info) else None
+        return self.row.points_balance if self.is_self_or_admin(info) else None
 
-    @strawberry.field(description="Whether the member is blocked now. Only for themself and staff.")
+    @strawberry.field(
+        description="Whether the member is blocked now. Only for themself and staff.",
+        metadata=sql(_is_blocked_sql),
+    )
     def is_blocked(self, info: Info) -> bool | None:
         if not self.is_self_or_staff(info):
             return None
-        if self.blocked_at is None:
+        if self.row.blocked_at is None:
             return False
-        until = self.blocked_until_value
+        until = self.row.blocked_until
         return until is None or until > info.context.now()
 
-    @strawberry.field(description="End of a temporary block. Only for themself and staff.")
+    @strawberry.field(
+        description="End of a temporary block. Only for themself and staff.",
+        metadata=sql(lambda s: _self_or_staff(s, lambda: iso(s.column("blocked_until")))),
+    )
     def blocked_until(self, info: Info) -> datetime | None:
         if not self.is_self_or_staff(info):
             return None
-        return self.blocked_until_value
+        return self.row.blocked_until
 
     @strawberry.field(description="Topics this member interviews or practises.")
     async def specializations(self, info: Info) -> list[Specialization]:
@@ -161,7 +216,10 @@ class User(relay.Node):
     async def stats(self, info: Info) -> UserStats:
         return await user_stats(info, self.id)
 
-    @strawberry.field(description="Points history, newest first. Only for themself and admins.")
+    @strawberry.field(
+        description="Points history, newest first. Only for themself and admins.",
+        metadata=sql(_points_ledger_sql),
+    )
     async def points_ledger(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[Annotated[PointsEntry, strawberry.lazy("schema.points.types")]] | None:
@@ -171,10 +229,7 @@ class User(relay.Node):
         rows = await points.ledger_entries(
             info.context.uow, self.id, after_id=after_id(after), limit=size + 1
         )
-        # PointsEntry refers back to Interview, which refers to User: resolved by name, not imported.
-        entry_type = LazyType("PointsEntry", "schema.points.types").resolve_type()
-        nodes = [entry_type.from_row(r) for r in rows]
-        return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
+        return _ledger_page().connection(rows, size, has_previous=after is not None)
 
     @strawberry.field(description="Secret iCalendar feed URL. Only for the member themself.")
     async def calendar_feed_url(self, info: Info) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -44,13 +43,7 @@ class ChatSubscription:
         await subscriptions.check_interview_access(context, key)
 
         async def build(message: dict[str, Any], scope: EventScope) -> Message | None:
-            return Message(
-                id=int(message["id"]),
-                body=str(message["body"]),
-                created_at=datetime.fromisoformat(message["created_at"]),
-                author_id=int(message["author_id"]),
-                interview_id=int(message["interview_id"]),
-            )
+            return Message.from_event(message)
 
         channel = context.services.channels.chat(key)
         return subscriptions.follow(

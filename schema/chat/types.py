@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import strawberry
 from strawberry import relay
 
 from app.core.errors import BadUserInput
+from app.core.settings import Settings
 from dataloaders.chat import MessagePageKey
 from db import models
 from resolvers import chat
 from schema.accounts.types import User
+from schema.compiled.mapped import Mapped, relation
+from schema.compiled.pages import Page
 from schema.context import Info
 from schema.ids import node_keys
 from schema.pagination import after_id, build_connection, page_size
-
-
-def _message_cursor(node: Message) -> str:
-    # encode_cursor(node.id) without json.dumps: "[<id>]" is its JSON for an int (checked in tests).
-    return base64.urlsafe_b64encode(b"[%d]" % node.id).decode()
 
 
 def _empty_connection() -> relay.Connection[Message]:
@@ -30,33 +28,40 @@ def _empty_connection() -> relay.Connection[Message]:
     return relay.Connection(edges=[], page_info=empty)
 
 
-def message_page_key(
-    info: Info, interview_id: int, first: int | None, after: str | None, last: int | None
-) -> tuple[MessagePageKey, int]:
-    """The loader key and page size of `messages(first, after, last)`; BAD_USER_INPUT when invalid."""
-    settings = info.context.settings
+def message_page_arguments(
+    settings: Settings, first: int | None, after: str | None, last: int | None
+) -> tuple[int, int | None, bool]:
+    """(page size, id after which the page starts, newest first) of `messages(first, after, last)`;
+    BAD_USER_INPUT when invalid."""
     if first is not None and last is not None:
         raise BadUserInput("Give `first` or `last`, not both.", field="last")
     if last is not None and not 0 <= last <= settings.max_page_size:
         raise BadUserInput(f"`last` must be between 0 and {settings.max_page_size}.", field="last")
     size = page_size(first, settings) if last is None else last
-    return MessagePageKey(interview_id, size + 1, after_id(after), newest=last is not None), size
+    return size, after_id(after), last is not None
+
+
+def message_page_key(
+    info: Info, interview_id: int, first: int | None, after: str | None, last: int | None
+) -> tuple[MessagePageKey, int]:
+    """The loader key and page size of `messages(first, after, last)`; BAD_USER_INPUT when invalid."""
+    size, after_key, newest = message_page_arguments(info.context.settings, first, after, last)
+    return MessagePageKey(interview_id, size + 1, after_key, newest=newest), size
 
 
 def _message_page(
     rows: Sequence[Any], size: int, after: str | None, last: int | None
 ) -> relay.Connection[Message]:
-    nodes = [
-        Message(
-            id=r.id, body=r.body, created_at=r.created_at, author_id=r.author_id, interview_id=r.interview_id
-        )
-        for r in rows
-    ]
+    nodes = [Message.from_row(r) for r in rows]
     if last is None:
-        return build_connection(nodes, size, _message_cursor, has_previous=after is not None)
+        return build_connection(nodes, size, _node_cursor, has_previous=after is not None)
     older = len(nodes) > size
     newest = nodes[max(len(nodes) - size, 0) :] if size else []
-    return build_connection(newest, size, _message_cursor, has_previous=older or after is not None)
+    return build_connection(newest, size, _node_cursor, has_previous=older or after is not None)
+
+
+def _node_cursor(node: Message) -> str:
+    return MESSAGES_OLDEST.cursor_of(node.row)
 
 
 async def message_connection(
@@ -69,22 +74,24 @@ async def message_connection(
 
 
 @strawberry.type(name="Message", description="A chat message in an interview (participants and staff).")
-class Message(relay.Node):
+class Message(relay.Node, Mapped, model=models.Message):
     id: relay.NodeID[int]
     body: str
     created_at: datetime
-    author_id: strawberry.Private[int]
-    interview_id: strawberry.Private[int]
+    row: strawberry.Private[Any]
+    author: User | None = relation("author_id")
 
     @classmethod
-    def from_row(cls, row: models.Message) -> Message:
-        return cls(
-            id=row.id,
-            body=row.body,
-            created_at=row.created_at,
-            author_id=row.author_id,
-            interview_id=row.interview_id,
+    def from_event(cls, event: dict[str, Any]) -> Message:
+        """The message carried in full by a published event (no database read)."""
+        row = SimpleNamespace(
+            id=int(event["id"]),
+            body=str(event["body"]),
+            created_at=datetime.fromisoformat(event["created_at"]),
+            author_id=int(event["author_id"]),
+            interview_id=int(event["interview_id"]),
         )
+        return cls.from_row(row)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -95,7 +102,11 @@ class Message(relay.Node):
         )
         return [cls.from_row(row) if row else None for row in rows]
 
-    @strawberry.field
-    async def author(self, info: Info) -> User | None:
-        row = await info.context.loaders.user.load(self.author_id)
-        return User.from_row(row) if row else None
+
+def _message_statement(newest: bool) -> Any:
+    return lambda **values: chat.message_page_statement(**values, newest=newest)
+
+
+# `Interview.messages` (compiled beside its resolver in schema/interviews/types.py).
+MESSAGES_OLDEST = Page(Message, _message_statement(False), ("id",))
+MESSAGES_NEWEST = Page(Message, _message_statement(True), ("id",), descending=True)

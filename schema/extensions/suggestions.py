@@ -20,7 +20,7 @@ from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from schema.execution.fast_execution import FastExecutionContext
+from schema.compiled.execution import CompiledExecutionContext
 
 # The rules strawberry's own `validate_document` adds to the request's rules.
 STRAWBERRY_RULES: tuple[type[ASTValidationRule], ...] = (MaybeNullValidationRule, OneOfInputValidationRule)
@@ -37,8 +37,8 @@ def validate_document(
     return validate(schema, document, (*rules, *STRAWBERRY_RULES), hide_suggestions=hide_suggestions)
 
 
-class QuietExecutionContext(FastExecutionContext):
-    """`FastExecutionContext` whose variable coercion errors carry no suggestions."""
+class QuietExecutionContext(CompiledExecutionContext):
+    """`CompiledExecutionContext` whose variable coercion errors carry no suggestions."""
 
     @classmethod
     def build(cls, *args: Any, **kwargs: Any) -> Any:

@@ -10,59 +10,20 @@ import strawberry
 from strawberry import relay
 
 from app.core.enums import InterviewStatus
-from app.core.errors import BadUserInput
 from resolvers.interviews import booking, feedback, lifecycle
 from schema import subscriptions
-from schema.chat.types import message_page_key
+from schema.compiled.pages import Page
+from schema.compiled.plans import compiled_object, compiled_page
 from schema.context import Info
-from schema.execution.compiled_pages import my_interviews_sql
-from schema.execution.compiled_reads import compiled_connection, compiler_of
-from schema.execution.fast_execution import Precompleted
-from schema.execution.selection import Unsupported
-from schema.execution.sql_projection import Query
-from schema.ids import encode_cursor, parse_global_id
-from schema.interviews.types import Feedback, Interview, prefetch_interviews
+from schema.ids import parse_global_id
+from schema.interviews.types import Feedback, Interview
 from schema.live_context import EventScope
 from schema.moderation.types import NoShowReport
-from schema.pagination import _keyset_cursor, _record_cursor, build_connection, page_size
+from schema.pagination import _keyset_cursor, page_size
 from schema.permissions import authenticated
 
-
-def _interview_cursor(node: Interview) -> str:
-    return encode_cursor(node.starts_at.isoformat(), node.id)
-
-
-async def _compiled_mine(
-    info: Info, status: list[InterviewStatus] | None, include_archived: bool, after: str | None, size: int
-) -> Precompleted | None:
-    viewer = info.context.require_viewer()
-    keyset = _keyset_cursor(after)
-    query = Query()
-
-    def message_page(first: int | None, after: str | None, last: int | None) -> tuple[int, int | None, bool]:
-        try:
-            key, page_size = message_page_key(info, 0, first, after, last)
-        except BadUserInput as exc:
-            raise Unsupported("messages arguments") from exc  # the resolver path reports it
-        return page_size, key.after_id, key.newest
-
-    compiler = compiler_of(info, query, viewer_id=viewer.id, message_page=message_page)
-
-    def page(query: Query, nodes: list[str]) -> str:
-        return my_interviews_sql(
-            query,
-            nodes,
-            viewer_id=viewer.id,
-            statuses=[s.value for s in status] if status else None,
-            include_archived=include_archived,
-            after=keyset,
-            limit=size + 1,
-        )
-
-    compiled = await compiled_connection(
-        info, compiler, "Interview", page, size=size, has_previous=after is not None, cursor_of=_record_cursor
-    )
-    return compiled[0] if compiled is not None else None
+# The viewer's interviews: the same statement on both paths (resolvers/interviews/booking.py).
+MY_INTERVIEWS = Page(Interview, booking.my_interviews_statement, ("starts_at", "id"), descending=True)
 
 
 @strawberry.input(description="Feedback for the other participant of a completed interview.")
@@ -91,27 +52,34 @@ class InterviewsQuery:
         include_archived: bool = False,
     ) -> relay.Connection[Interview]:
         size = page_size(first, info.context.settings)
-        if info.context.settings.compiled_reads:
-            compiled = await _compiled_mine(info, status, include_archived, after, size)
-            if compiled is not None:
-                return compiled  # type: ignore[return-value]  # passed through by the executor
+        viewer = info.context.require_viewer()
+        values: dict[str, Any] = {
+            "viewer_id": viewer.id,
+            "statuses": [s.value for s in status] if status else None,
+            "include_archived": include_archived,
+            "after": _keyset_cursor(after),
+            "limit": size + 1,
+        }
+        compiled = await compiled_page(info, MY_INTERVIEWS, values, size=size, has_previous=after is not None)
+        if compiled is not None:
+            return compiled[0]  # type: ignore[return-value]  # passed through by the executor
         rows = await booking.my_interviews(
             info.context.uow,
-            info.context.require_viewer(),
-            statuses=[s.value for s in status] if status else None,
+            viewer,
+            statuses=values["statuses"],
             include_archived=include_archived,
-            after=_keyset_cursor(after),
+            after=values["after"],
             limit=size + 1,
         )
-        nodes = [Interview.from_row(r) for r in rows]
-        await prefetch_interviews(info, nodes[:size])
-        return build_connection(nodes, size, _interview_cursor, has_previous=after is not None)
+        return MY_INTERVIEWS.connection(rows, size, has_previous=after is not None)
 
     @strawberry.field(description="An interview; null unless the viewer takes part or is staff.")
     async def interview(self, info: Info, id: strawberry.ID) -> Interview | None:
-        row = await booking.get_interview(
-            info.context.uow, info.context.optional_viewer(), parse_global_id(id, "Interview")
-        )
+        key = parse_global_id(id, "Interview")
+        compiled = await compiled_object(info, Interview, {"id": key})
+        if compiled is not None:
+            return compiled  # type: ignore[return-value]  # passed through by the executor
+        row = await booking.get_interview(info.context.uow, info.context.optional_viewer(), key)
         return Interview.from_row(row) if row else None
 
 

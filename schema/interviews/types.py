@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 import strawberry
+from sqlalchemy import literal_column
 from strawberry import relay
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from app.core.enums import InterviewStatus
 from app.core.errors import BadUserInput
@@ -16,42 +15,36 @@ from db import models
 from resolvers.calendar import EventParts, build_event, calendar_text
 from resolvers.interviews.access import can_view_interview, is_participant
 from resolvers.interviews.feedback import visible_feedback
-from schema.accounts.types import User, load_user_node, user_node_loader, user_soon
-from schema.chat.types import Message, _empty_connection, _message_page, message_connection, message_page_key
-from schema.context import Context, Info
-from schema.execution.fast_execution import MISSING, fast_getter
+from schema.accounts.types import User
+from schema.chat.types import (
+    MESSAGES_NEWEST,
+    MESSAGES_OLDEST,
+    Message,
+    _empty_connection,
+    message_connection,
+    message_page_arguments,
+)
+from schema.compiled.compiler import Scope
+from schema.compiled.mapped import Mapped, relation, sql
+from schema.compiled.pages import NestedPage
+from schema.compiled.selection import Unsupported
+from schema.context import Info
 from schema.ids import node_keys
 from schema.slots.types import Slot
-from schema.specializations.types import (
-    Specialization,
-    specialization_node_loader,
-    specialization_soon,
-)
+from schema.specializations.types import Specialization
 
 strawberry.enum(InterviewStatus, name="InterviewStatus", description="Lifecycle of an interview.")
 
 
 @strawberry.type(name="Feedback", description="A rating left by one participant for the other.")
-class Feedback(relay.Node):
+class Feedback(relay.Node, Mapped, model=models.Feedback):
     id: relay.NodeID[int]
     rating: int
     comment: str
     created_at: datetime
-    author_id: strawberry.Private[int]
-    subject_id: strawberry.Private[int]
-    interview_id: strawberry.Private[int]
-
-    @classmethod
-    def from_row(cls, row: models.Feedback) -> Feedback:
-        return cls(
-            id=row.id,
-            rating=row.rating,
-            comment=row.comment,
-            created_at=row.created_at,
-            author_id=row.author_id,
-            subject_id=row.subject_id,
-            interview_id=row.interview_id,
-        )
+    row: strawberry.Private[models.Feedback]
+    author: User | None = relation("author_id")
+    subject: User | None = relation("subject_id", description="The participant this feedback is about.")
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -60,20 +53,57 @@ class Feedback(relay.Node):
         rows = await visible_feedback(info.context.uow, info.context.viewer, node_keys(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
-    @strawberry.field
-    async def author(self, info: Info) -> User | None:
-        return await load_user_node(info, self.author_id)
 
-    @strawberry.field(description="The participant this feedback is about.")
-    async def subject(self, info: Info) -> User | None:
-        return await load_user_node(info, self.subject_id)
+def _participant_or_staff(scope: Scope) -> str:
+    """`can_view_interview` in SQL."""
+    compiler = scope.compiler
+    if compiler.role is None:
+        return "false"
+    if compiler.is_staff:
+        return "true"
+    viewer = scope.params.viewer()
+    return f"({scope.column('interviewer_id')} = {viewer} OR {scope.column('candidate_id')} = {viewer})"
+
+
+def _is_archived_sql(scope: Scope) -> str:
+    if scope.compiler.role is None:
+        return "false"
+    viewer = scope.params.viewer()
+    column = scope.column
+    return (
+        f"(CASE WHEN {column('interviewer_id')} = {viewer} THEN {column('archived_by_interviewer')} "
+        f"ELSE {column('candidate_id')} = {viewer} AND {column('archived_by_candidate')} END)"
+    )
+
+
+def _video_link_sql(scope: Scope) -> str:
+    link = f"(SELECT s.video_link FROM slots s WHERE s.id = {scope.column('slot_id')})"  # noqa: S608  (an alias and a parameter)
+    return f"CASE WHEN {_participant_or_staff(scope)} THEN {link} END"
+
+
+def _messages_sql(scope: Scope) -> str:
+    first, after, last = (scope.argument(name) for name in ("first", "after", "last"))
+    try:
+        size, after_key, newest = message_page_arguments(scope.compiler.settings, first, after, last)
+    except BadUserInput as exc:
+        raise Unsupported("messages") from exc  # the resolver reports it
+    assert scope.selected is not None
+    nested = NestedPage(
+        MESSAGES_NEWEST if newest else MESSAGES_OLDEST,
+        "interview_id",
+        size,
+        {"after_id": after_key, "limit": size + 1},
+        has_previous=after is not None,
+        newest_last=newest,
+    )
+    return nested.sql(scope.compiler, literal_column(scope.column("id")), scope.selected)
 
 
 @strawberry.type(
     name="Interview",
     description="A booked slot. Visible only to its two participants, moderators and admins.",
 )
-class Interview(relay.Node):
+class Interview(relay.Node, Mapped, model=models.Interview):
     id: relay.NodeID[int]
     status: InterviewStatus
     starts_at: datetime
@@ -84,75 +114,42 @@ class Interview(relay.Node):
     cancelled_at: datetime | None
     cancel_reason: str | None
     row: strawberry.Private[models.Interview]
-    # Related objects a page resolver loaded in bulk (see `prefetch_interviews`): "interviewer",
-    # "candidate", "specialization" and ("messages", first, after, last) -> ready connection.
-    # Fields resolve synchronously from here and fall back to loaders for anything missing.
-    prefetched: strawberry.Private[dict[Any, Any] | None] = None
-
-    @classmethod
-    def from_row(cls, row: models.Interview) -> Interview:
-        return cls(
-            id=row.id,
-            status=InterviewStatus(row.status),
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            created_at=row.created_at,
-            started_at=row.started_at,
-            completed_at=row.completed_at,
-            cancelled_at=row.cancelled_at,
-            cancel_reason=row.cancel_reason,
-            row=row,
-        )
+    slot: Slot | None = relation("slot_id")
+    interviewer: User | None = relation("interviewer_id")
+    candidate: User | None = relation("candidate_id")
+    specialization: Specialization | None = relation("specialization_id")
+    cancelled_by: User | None = relation(
+        "cancelled_by_id", description="Who cancelled (counts against an interviewer's reliability)."
+    )
+    no_show_user: User | None = relation(
+        "no_show_user_id", description="The participant a moderator found absent."
+    )
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Interview | None]:
-        rows = await info.context.loaders.interview.load_many(node_keys(node_ids))
-        viewer = info.context.viewer
-        return [
-            cls.from_row(row) if row is not None and can_view_interview(viewer, row) else None for row in rows
-        ]
+        nodes = await cls.node_loader(info).load_many(node_keys(node_ids))
+        return [node if node is not None and node.visible_to(info) else None for node in nodes]
 
-    @strawberry.field
-    async def slot(self, info: Info) -> Slot | None:
-        row = await info.context.loaders.slot.load(self.row.slot_id)
-        return Slot.from_row(row) if row else None
+    def visible_to(self, info: Info) -> bool:
+        return can_view_interview(info.context.viewer, self.row)
 
-    @strawberry.field
-    @fast_getter(lambda self, _context, _arguments: self.prefetched_value("interviewer"))
-    def interviewer(self, info: Info) -> User | None:
-        if self.prefetched is not None and "interviewer" in self.prefetched:
-            return self.prefetched["interviewer"]  # type: ignore[no-any-return]
-        return user_soon(info, self.row.interviewer_id)  # type: ignore[return-value]  # awaited by graphql-core
+    sql_visible = staticmethod(_participant_or_staff)
 
-    @strawberry.field
-    @fast_getter(lambda self, _context, _arguments: self.prefetched_value("candidate"))
-    def candidate(self, info: Info) -> User | None:
-        if self.prefetched is not None and "candidate" in self.prefetched:
-            return self.prefetched["candidate"]  # type: ignore[no-any-return]
-        return user_soon(info, self.row.candidate_id)  # type: ignore[return-value]
-
-    @strawberry.field
-    @fast_getter(lambda self, _context, _arguments: self.prefetched_value("specialization"))
-    def specialization(self, info: Info) -> Specialization | None:
-        if self.prefetched is not None and "specialization" in self.prefetched:
-            return self.prefetched["specialization"]  # type: ignore[no-any-return]
-        return specialization_soon(info, self.row.specialization_id)  # type: ignore[return-value]
-
-    @strawberry.field
+    @strawberry.field(
+        metadata=sql(
+            lambda s: (
+                f"floor(extract(epoch FROM ({s.column('ends_at')} - {s.column('starts_at')})) / 60)::bigint"
+            )
+        )
+    )
     def duration_minutes(self) -> int:
         return int((self.row.ends_at - self.row.starts_at).total_seconds() // 60)
 
-    @strawberry.field(description="Who cancelled (counts against an interviewer's reliability).")
-    async def cancelled_by(self, info: Info) -> User | None:
-        return await load_user_node(info, self.row.cancelled_by_id)
-
-    @strawberry.field(description="The participant a moderator found absent.")
-    async def no_show_user(self, info: Info) -> User | None:
-        return await load_user_node(info, self.row.no_show_user_id)
-
-    @strawberry.field(description="Whether the viewer has archived this interview.")
+    @strawberry.field(
+        description="Whether the viewer has archived this interview.", metadata=sql(_is_archived_sql)
+    )
     def is_archived(self, info: Info) -> bool:
         viewer = info.context.viewer
         if viewer is None:
@@ -161,7 +158,9 @@ class Interview(relay.Node):
             return self.row.archived_by_interviewer
         return viewer.id == self.row.candidate_id and self.row.archived_by_candidate
 
-    @strawberry.field(description="The meeting link (participants, moderators and admins).")
+    @strawberry.field(
+        description="The meeting link (participants, moderators and admins).", metadata=sql(_video_link_sql)
+    )
     async def video_link(self, info: Info) -> str | None:
         if not can_view_interview(info.context.viewer, self.row):
             return None
@@ -196,116 +195,16 @@ class Interview(relay.Node):
             "Chat messages, oldest first (keyset cursors: catch up after a reconnect). "
             "`last: n` instead of `first` gives the newest n (still oldest first; "
             "`hasPreviousPage` says whether older ones exist)."
-        )
+        ),
+        metadata=sql(_messages_sql),
     )
-    @fast_getter(lambda self, context, arguments: self.prefetched_messages(context, arguments))
-    def messages(
+    async def messages(
         self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None
     ) -> relay.Connection[Message]:
-        # Plain function: a prefetched page is returned as is, otherwise a coroutine that
-        # graphql-core awaits (no Strawberry async wrapper per row either way).
         if not can_view_interview(info.context.viewer, self.row):
             return _empty_connection()
-        if self.prefetched is not None:
-            ready = self.prefetched.get(("messages", first, after, last))
-            if ready is not None:
-                return ready  # type: ignore[no-any-return]
-        return message_connection(info, self.row.id, first, after, last)  # type: ignore[return-value]
-
-    def prefetched_value(self, key: Any) -> Any:
-        """What `prefetch_interviews` attached under `key`, else MISSING."""
-        if self.prefetched is None:
-            return MISSING
-        return self.prefetched.get(key, MISSING)
-
-    def prefetched_messages(self, context: Context, arguments: dict[str, Any]) -> Any:
-        """`messages(...)` from the prefetched page, as the resolver returns it, else MISSING."""
-        if not can_view_interview(context.viewer, self.row):
-            return _empty_connection()
-        key = ("messages", arguments.get("first"), arguments.get("after"), arguments.get("last"))
-        return self.prefetched_value(key)
+        return await message_connection(info, self.row.id, first, after, last)
 
     def viewer_is_participant(self, info: Info) -> bool:
         """True when the viewer takes part (used by fields that exclude staff)."""
         return is_participant(info.context.viewer, self.row)
-
-
-def _node_selections(selections: Iterable[Any], path: Sequence[str]) -> list[SelectedField]:
-    """The fields selected at `path` (e.g. edges > node) below `selections`, through fragments."""
-    found: list[SelectedField] = []
-    for selection in selections:
-        if isinstance(selection, (FragmentSpread, InlineFragment)):
-            found.extend(_node_selections(selection.selections, path))
-        elif isinstance(selection, SelectedField):
-            if not path:
-                found.append(selection)
-            elif selection.name == path[0]:
-                found.extend(_node_selections(selection.selections, path[1:]))
-    return found
-
-
-def _int_or_none(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-async def prefetch_interviews(info: Info, nodes: Sequence[Interview]) -> None:
-    """Load what the selection below `edges { node }` asks for, for all `nodes` at once.
-
-    Participants, topic and message pages go through the same per-request loaders the fields use
-    (same statements, same caches), but are attached to each Interview so its fields resolve
-    synchronously. Anything not prefetched (other fields, invalid arguments) uses the loaders.
-    """
-    if not nodes:
-        return
-    # info.selected_fields holds the page field itself (one entry per merged field node).
-    page = [s for f in info.selected_fields if isinstance(f, SelectedField) for s in f.selections]
-    fields = _node_selections(page, ("edges", "node"))
-    names = {f.name for f in fields}
-    for node in nodes:
-        node.prefetched = {}
-    if "interviewer" in names or "candidate" in names:
-        ids = sorted({n.row.interviewer_id for n in nodes} | {n.row.candidate_id for n in nodes})
-        users = dict(zip(ids, await user_node_loader(info).load_many(ids), strict=True))
-        for node in nodes:
-            assert node.prefetched is not None
-            node.prefetched["interviewer"] = users[node.row.interviewer_id]
-            node.prefetched["candidate"] = users[node.row.candidate_id]
-    if "specialization" in names:
-        topic_ids = sorted({n.row.specialization_id for n in nodes})
-        loaded = await specialization_node_loader(info).load_many(topic_ids)
-        topics = dict(zip(topic_ids, loaded, strict=True))
-        for node in nodes:
-            assert node.prefetched is not None
-            node.prefetched["specialization"] = topics[node.row.specialization_id]
-    viewer = info.context.viewer
-    visible = [n for n in nodes if can_view_interview(viewer, n.row)]
-    seen: set[tuple[Any, ...]] = set()
-    for field in fields:
-        if field.name != "messages" or not visible:
-            continue
-        # Strawberry gives literals as written (Int literals as str) and variables coerced. A
-        # mismatch only means the field misses this cache and uses the loader.
-        args = field.arguments
-        first, last = _int_or_none(args.get("first")), _int_or_none(args.get("last"))
-        after = args.get("after")
-        signature = (first, after, last)
-        if signature in seen:
-            continue
-        seen.add(signature)
-        try:
-            keyed = [message_page_key(info, n.row.id, first, after, last) for n in visible]
-        except BadUserInput:
-            continue  # the field reports it
-        pages = await info.context.loaders.message_page.load_many([key for key, _ in keyed])
-        for node, (_, size), rows in zip(visible, keyed, pages, strict=True):
-            assert node.prefetched is not None
-            node.prefetched[("messages", *signature)] = _message_page(rows, size, after, last)
-
-
-async def _visible_interview(info: Info, interview_id: int | None) -> Interview | None:
-    if interview_id is None:
-        return None
-    row = await info.context.loaders.interview.load(interview_id)
-    if row is None or not can_view_interview(info.context.viewer, row):
-        return None
-    return Interview.from_row(row)

@@ -11,39 +11,27 @@ from strawberry import relay
 from app.core.enums import NoShowStatus
 from db import models
 from resolvers.interviews.lifecycle import visible_no_show_reports
-from schema.accounts.types import User, load_user_node
+from schema.accounts.types import User
+from schema.compiled.mapped import Mapped, relation
 from schema.context import Info
 from schema.ids import node_keys
-from schema.interviews.types import Interview, _visible_interview
+from schema.interviews.types import Interview
 
 strawberry.enum(NoShowStatus, name="NoShowStatus", description="State of a no-show report.")
 
 
 @strawberry.type(name="NoShowReport", description="A participant's report that the other did not show up.")
-class NoShowReport(relay.Node):
+class NoShowReport(relay.Node, Mapped, model=models.NoShowReport):
     id: relay.NodeID[int]
     status: NoShowStatus
     reason: str | None
     note: str | None = strawberry.field(description="The moderator's note.")
     created_at: datetime
     resolved_at: datetime | None
-    interview_id: strawberry.Private[int]
-    reporter_id: strawberry.Private[int]
-    accused_id: strawberry.Private[int]
-
-    @classmethod
-    def from_row(cls, row: models.NoShowReport) -> NoShowReport:
-        return cls(
-            id=row.id,
-            status=NoShowStatus(row.status),
-            reason=row.reason,
-            note=row.note,
-            created_at=row.created_at,
-            resolved_at=row.resolved_at,
-            interview_id=row.interview_id,
-            reporter_id=row.reporter_id,
-            accused_id=row.accused_id,
-        )
+    row: strawberry.Private[models.NoShowReport]
+    interview: Interview | None = relation("interview_id")
+    reporter: User | None = relation("reporter_id")
+    accused: User | None = relation("accused_id", description="The participant reported as absent.")
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -51,18 +39,6 @@ class NoShowReport(relay.Node):
     ) -> list[NoShowReport | None]:
         rows = await visible_no_show_reports(info.context.uow, info.context.viewer, node_keys(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
-
-    @strawberry.field
-    async def interview(self, info: Info) -> Interview | None:
-        return await _visible_interview(info, self.interview_id)
-
-    @strawberry.field
-    async def reporter(self, info: Info) -> User | None:
-        return await load_user_node(info, self.reporter_id)
-
-    @strawberry.field(description="The participant reported as absent.")
-    async def accused(self, info: Info) -> User | None:
-        return await load_user_node(info, self.accused_id)
 
 
 @strawberry.type(description="Number of interviews in one status.")

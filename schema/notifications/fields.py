@@ -10,11 +10,12 @@ from strawberry import relay
 
 from resolvers import notifications
 from schema import subscriptions
+from schema.compiled.plans import compiled_page
 from schema.context import Info
 from schema.ids import parse_global_id
 from schema.live_context import EventScope
-from schema.notifications.types import Notification
-from schema.pagination import after_id, build_connection, id_cursor, page_size
+from schema.notifications.types import NOTIFICATIONS, Notification
+from schema.pagination import after_id, page_size
 from schema.permissions import authenticated
 
 
@@ -29,15 +30,24 @@ class NotificationsQuery:
         after: str | None = None,
     ) -> relay.Connection[Notification]:
         size = page_size(first, info.context.settings)
+        viewer = info.context.require_viewer()
+        values: dict[str, Any] = {
+            "user_id": viewer.id,
+            "unread_only": bool(unread_only),
+            "after_id": after_id(after),
+            "limit": size + 1,
+        }
+        compiled = await compiled_page(info, NOTIFICATIONS, values, size=size, has_previous=after is not None)
+        if compiled is not None:
+            return compiled[0]  # type: ignore[return-value]  # passed through by the executor
         rows = await notifications.list_notifications(
             info.context.uow,
-            info.context.require_viewer(),
+            viewer,
             unread_only=bool(unread_only),
-            after_id=after_id(after),
+            after_id=values["after_id"],
             limit=size + 1,
         )
-        nodes = [Notification.from_row(r) for r in rows]
-        return build_connection(nodes, size, id_cursor, has_previous=after is not None)
+        return NOTIFICATIONS.connection(rows, size, has_previous=after is not None)
 
 
 @strawberry.type

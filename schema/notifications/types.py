@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any, cast
+from types import SimpleNamespace
+from typing import Any, cast
 
 import strawberry
 from strawberry import relay
@@ -13,13 +14,13 @@ from strawberry.scalars import JSON
 
 from app.core.enums import NotificationKind
 from db import models
-from resolvers.notifications import own_notifications
+from resolvers.notifications import notifications_statement, own_notifications
+from schema.compiled.compiler import Scope
+from schema.compiled.encodings import node_id
+from schema.compiled.mapped import Mapped, sql
+from schema.compiled.pages import Page
 from schema.context import Info
 from schema.ids import node_keys, to_global_id
-
-if TYPE_CHECKING:
-    pass
-
 
 strawberry.enum(NotificationKind, name="NotificationKind", description="Why a member was notified.")
 
@@ -45,23 +46,34 @@ def client_payload(stored: Mapping[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def _payload_sql(scope: Scope) -> str:
+    """`client_payload` in SQL: camelCase keys, database ids of `PAYLOAD_ID_TYPES` as global IDs."""
+    scope.no_arguments()
+    camel = (
+        "(SELECT string_agg(CASE WHEN n = 1 THEN part ELSE upper(left(part, 1)) || substr(part, 2) END, '' "
+        "ORDER BY n) FROM unnest(string_to_array(e.key, '_')) WITH ORDINALITY AS w(part, n))"
+    )
+    integer = "e.value::text ~ '^-?[0-9]+$'"
+    ids = " ".join(
+        f"WHEN e.key = '{key}' AND {integer} THEN to_jsonb({node_id(type_name, 'e.value::text')})"
+        for key, type_name in PAYLOAD_ID_TYPES.items()
+    )
+    pairs = f"jsonb_each({scope.column('payload')}::jsonb) e"
+    merged = f"jsonb_object_agg({camel}, CASE {ids} ELSE e.value END)"
+    return f"(SELECT coalesce({merged}, '{{}}'::jsonb) FROM {pairs})"  # noqa: S608  (aliases and names)
+
+
 @strawberry.type(name="Notification", description="Something the member should know; can be marked read.")
-class Notification(relay.Node):
+class Notification(relay.Node, Mapped, model=models.Notification):
     id: relay.NodeID[int]
     kind: NotificationKind
-    payload: JSON
     read_at: datetime | None
     created_at: datetime
+    row: strawberry.Private[Any]
 
-    @classmethod
-    def from_row(cls, row: models.Notification) -> Notification:
-        return cls(
-            id=row.id,
-            kind=NotificationKind(row.kind),
-            payload=cast(JSON, client_payload(row.payload)),
-            read_at=row.read_at,
-            created_at=row.created_at,
-        )
+    @strawberry.field(metadata=sql(_payload_sql))
+    def payload(self) -> JSON:
+        return cast(JSON, client_payload(self.row.payload))
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Notification:
@@ -69,9 +81,9 @@ class Notification(relay.Node):
         return cls(
             id=int(event["id"]),
             kind=NotificationKind(event["kind"]),
-            payload=cast(JSON, client_payload(event.get("payload") or {})),
             read_at=None,
             created_at=datetime.fromisoformat(event["created_at"]),
+            row=SimpleNamespace(payload=event.get("payload") or {}),
         )
 
     @classmethod
@@ -80,3 +92,7 @@ class Notification(relay.Node):
     ) -> list[Notification | None]:
         rows = await own_notifications(info.context.uow, info.context.optional_viewer(), node_keys(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
+
+
+# `Query.notifications`: the same statement on both paths (resolvers/notifications.py).
+NOTIFICATIONS = Page(Notification, notifications_statement, ("id",), descending=True)

@@ -11,36 +11,26 @@ from strawberry import relay
 from app.core.enums import LedgerKind
 from db import models
 from resolvers import points
+from schema.compiled.mapped import Mapped, relation
 from schema.context import Info
 from schema.ids import node_keys
-from schema.interviews.types import Interview, _visible_interview
+from schema.interviews.types import Interview
 
 strawberry.enum(LedgerKind, name="PointsKind", description="Why a balance changed.")
 
 
 @strawberry.type(name="PointsEntry", description="One append-only change of a member's balance.")
-class PointsEntry(relay.Node):
+class PointsEntry(relay.Node, Mapped, model=models.PointsEntry, loader="points_entry"):
     id: relay.NodeID[int]
     amount: int = strawberry.field(description="Signed: negative for spends and penalties.")
     kind: LedgerKind
     reason: str | None
     created_at: datetime
     balance_after: int
-    user_id: strawberry.Private[int]
-    interview_id: strawberry.Private[int | None]
-
-    @classmethod
-    def from_row(cls, row: models.PointsEntry) -> PointsEntry:
-        return cls(
-            id=row.id,
-            amount=row.amount,
-            kind=LedgerKind(row.kind),
-            reason=row.reason,
-            created_at=row.created_at,
-            balance_after=row.balance_after,
-            user_id=row.user_id,
-            interview_id=row.interview_id,
-        )
+    row: strawberry.Private[models.PointsEntry]
+    interview: Interview | None = relation(
+        "interview_id", description="The interview this entry pays for, if any."
+    )
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -48,7 +38,3 @@ class PointsEntry(relay.Node):
     ) -> list[PointsEntry | None]:
         rows = await points.visible_ledger_entries(info.context.uow, info.context.viewer, node_keys(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
-
-    @strawberry.field(description="The interview this entry pays for, if any.")
-    async def interview(self, info: Info) -> Interview | None:
-        return await _visible_interview(info, self.interview_id)

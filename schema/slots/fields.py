@@ -12,14 +12,12 @@ from strawberry import relay
 from app.core.enums import SlotEventKind
 from resolvers import slots
 from schema import subscriptions
+from schema.compiled.pages import Page
+from schema.compiled.plans import compiled_page
 from schema.context import Info
-from schema.execution.compiled_pages import open_slots_sql
-from schema.execution.compiled_reads import compiled_connection, compiler_of
-from schema.execution.fast_execution import Precompleted
-from schema.execution.sql_projection import Query
-from schema.ids import encode_cursor, parse_global_id
+from schema.ids import parse_global_id
 from schema.live_context import EventScope
-from schema.pagination import _keyset_cursor, _record_cursor, build_connection, page_size
+from schema.pagination import _keyset_cursor, page_size
 from schema.permissions import authenticated
 from schema.slots.types import Slot, SlotEvent
 
@@ -34,42 +32,8 @@ class CreateSlotInput:
     description: str | None = strawberry.field(default=None, description="At most 2000 characters.")
 
 
-def _slot_cursor(node: Slot) -> str:
-    return encode_cursor(node.starts_at.isoformat(), node.id)
-
-
-async def _compiled_board(
-    info: Info,
-    specialization_id: int | None,
-    starts_after: datetime | None,
-    starts_before: datetime | None,
-    after: str | None,
-    size: int,
-) -> Precompleted | None:
-    lower, upper = slots.board_bounds(info.context.uow, starts_after, starts_before)
-    keyset = _keyset_cursor(after)
-    query = Query()
-    compiler = compiler_of(info, query, now=info.context.now())
-
-    def page(query: Query, nodes: list[str]) -> str:
-        return open_slots_sql(
-            query,
-            nodes,
-            lower=lower,
-            upper=upper,
-            specialization_id=specialization_id,
-            after=keyset,
-            limit=size + 1,
-        )
-
-    compiled = await compiled_connection(
-        info, compiler, "Slot", page, size=size, has_previous=after is not None, cursor_of=_record_cursor
-    )
-    if compiled is None:
-        return None
-    value, records = compiled
-    info.context.note_expiry(r["starts_at"] for r in records)  # the board changes when a slot starts
-    return value
+# The board: the same statement on both paths (resolvers/slots.py).
+OPEN_SLOTS = Page(Slot, slots.open_slots_statement, ("starts_at", "id"))
 
 
 @strawberry.type
@@ -90,21 +54,29 @@ class SlotsQuery:
             if specialization_id
             else None
         )
-        if info.context.settings.compiled_reads:
-            compiled = await _compiled_board(info, spec, starts_after, starts_before, after, size)
-            if compiled is not None:
-                return compiled  # type: ignore[return-value]  # passed through by the executor
+        lower, upper = slots.board_bounds(info.context.uow, starts_after, starts_before)
+        values: dict[str, Any] = {
+            "lower": lower,
+            "upper": upper,
+            "specialization_id": spec,
+            "after": _keyset_cursor(after),
+            "limit": size + 1,
+        }
+        compiled = await compiled_page(info, OPEN_SLOTS, values, size=size, has_previous=after is not None)
+        if compiled is not None:
+            value, records = compiled
+            info.context.note_expiry(r["starts_at"] for r in records)  # the board changes when a slot starts
+            return value  # type: ignore[return-value]  # passed through by the executor
         rows = await slots.open_slots(
             info.context.uow,
             specialization_id=spec,
             starts_after=starts_after,
             starts_before=starts_before,
-            after=_keyset_cursor(after),
+            after=values["after"],
             limit=size + 1,
         )
         info.context.note_expiry(r.starts_at for r in rows)  # the board changes when a slot starts
-        nodes = [Slot.from_row(r) for r in rows]
-        return build_connection(nodes, size, _slot_cursor, has_previous=after is not None)
+        return OPEN_SLOTS.connection(rows, size, has_previous=after is not None)
 
 
 @strawberry.type

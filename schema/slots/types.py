@@ -8,22 +8,39 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
-from app.core.enums import SlotEventKind, SlotStatus
+from app.core.enums import InterviewStatus, SlotEventKind, SlotStatus
 from db import models
-from schema.accounts.types import User, user_soon
+from schema.accounts.types import User
+from schema.compiled.compiler import Scope
+from schema.compiled.mapped import Mapped, public, relation, sql
 from schema.context import Info
 from schema.ids import node_keys
 from schema.permissions import is_staff
-from schema.specializations.types import (
-    Specialization,
-    specialization_soon,
-)
+from schema.specializations.types import Specialization
 
 strawberry.enum(SlotStatus, name="SlotStatus", description="Whether a slot can be booked.")
 
 
+def _video_link_sql(scope: Scope) -> str:
+    """`Slot.videoLink`: the host, staff and the booked candidate (as the resolver decides)."""
+    compiler = scope.compiler
+    if compiler.role is None:
+        return "NULL"
+    if compiler.is_staff:
+        return scope.column("video_link")
+    viewer, booked = scope.params.viewer(), SlotStatus.BOOKED.value
+    candidate = (
+        f"EXISTS (SELECT 1 FROM interviews i WHERE i.slot_id = {scope.column('id')} "  # noqa: S608  (aliases and parameters)
+        f"AND i.status <> '{InterviewStatus.CANCELLED.value}' AND i.candidate_id = {viewer})"
+    )
+    return (
+        f"CASE WHEN {scope.column('host_id')} = {viewer} OR ({scope.column('status')} = '{booked}' "
+        f"AND {candidate}) THEN {scope.column('video_link')} END"
+    )
+
+
 @strawberry.type(name="Slot", description="A time an interviewer offers; bookable while open.")
-class Slot(relay.Node):
+class Slot(relay.Node, Mapped, model=models.Slot):
     id: relay.NodeID[int]
     starts_at: datetime
     ends_at: datetime
@@ -32,58 +49,44 @@ class Slot(relay.Node):
     description: str | None
     status: SlotStatus
     created_at: datetime
-    host_id: strawberry.Private[int]
-    specialization_id: strawberry.Private[int]
-    video_link_value: strawberry.Private[str]
+    row: strawberry.Private[models.Slot]
+    host: User | None = relation("host_id", description="The interviewer who offers the slot.")
+    specialization: Specialization | None = relation("specialization_id")
 
-    @classmethod
-    def from_row(cls, row: models.Slot) -> Slot:
-        return cls(
-            id=row.id,
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            duration_minutes=row.duration_minutes,
-            title=row.title,
-            description=row.description,
-            status=SlotStatus(row.status),
-            created_at=row.created_at,
-            host_id=row.host_id,
-            specialization_id=row.specialization_id,
-            video_link_value=row.video_link,
-        )
+    sql_visible = staticmethod(public)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Slot | None]:
-        rows = await info.context.loaders.slot.load_many(node_keys(node_ids))
-        return [cls.from_row(row) if row else None for row in rows]
+        return await cls.node_loader(info).load_many(node_keys(node_ids))
 
-    @strawberry.field(description="The interviewer who offers the slot.")
-    def host(self, info: Info) -> User | None:
-        return user_soon(info, self.host_id)  # type: ignore[return-value]  # awaited by graphql-core
-
-    @strawberry.field
-    def specialization(self, info: Info) -> Specialization | None:
-        return specialization_soon(info, self.specialization_id)  # type: ignore[return-value]
-
-    @strawberry.field(description="True while the slot can be booked (open and in the future).")
+    @strawberry.field(
+        description="True while the slot can be booked (open and in the future).",
+        metadata=sql(
+            lambda s: (
+                f"({s.column('status')} = '{SlotStatus.OPEN.value}' "
+                f"AND {s.column('starts_at')} > {s.params.now()})"
+            )
+        ),
+    )
     def is_open(self, info: Info) -> bool:
         return self.status == SlotStatus.OPEN and self.starts_at > info.context.now()
 
     @strawberry.field(
-        description="Only for the host, the booked candidate, moderators and admins; null otherwise."
+        description="Only for the host, the booked candidate, moderators and admins; null otherwise.",
+        metadata=sql(_video_link_sql),
     )
     async def video_link(self, info: Info) -> str | None:
         viewer = info.context.viewer
         if viewer is None:
             return None
-        if viewer.id == self.host_id or is_staff(info.context):
-            return self.video_link_value
+        if viewer.id == self.row.host_id or is_staff(info.context):
+            return self.row.video_link
         if self.status != SlotStatus.BOOKED:
             return None
         active = await info.context.loaders.slot_active_interview.load(self.id)
-        return self.video_link_value if active and active.candidate_id == viewer.id else None
+        return self.row.video_link if active and active.candidate_id == viewer.id else None
 
 
 strawberry.enum(SlotEventKind, name="SlotEventKind", description="What happened to a slot on the open board.")

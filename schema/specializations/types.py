@@ -9,6 +9,7 @@ from strawberry import relay
 from strawberry.dataloader import DataLoader
 
 from db import models
+from schema.compiled.mapped import Mapped, public
 from schema.context import Info
 from schema.ids import node_keys
 
@@ -20,7 +21,7 @@ async def load_specialization_node(info: Info, specialization_id: int) -> Specia
 def specialization_node_loader(info: Info) -> DataLoader[int, Specialization | None]:
     """Per-request ready-made `Specialization` objects: a view of the request's one specialization
     cache (`loaders.specialization`), cleared with it."""
-    return info.context.loaders.specialization.view("Specialization", Specialization.from_row)
+    return Specialization.node_loader(info)
 
 
 def specialization_soon(info: Info, specialization_id: int) -> Awaitable[Specialization | None]:
@@ -29,13 +30,12 @@ def specialization_soon(info: Info, specialization_id: int) -> Awaitable[Special
 
 
 @strawberry.type(name="Specialization", description="An interview topic, e.g. 'System design'.")
-class Specialization(relay.Node):
+class Specialization(relay.Node, Mapped, model=models.Specialization):
     id: relay.NodeID[int]
     name: str
+    row: strawberry.Private[models.Specialization]
 
-    @classmethod
-    def from_row(cls, row: models.Specialization) -> Specialization:
-        return cls(id=row.id, name=row.name)
+    sql_visible = staticmethod(public)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -16,7 +16,7 @@ from app.core.clock import Clock
 from db.models import Interview, Message, Slot
 from db.session import Db
 from resolvers.unit_of_work import Services
-from schema.execution.sql_projection import iso, message_cursor, node_id
+from schema.compiled.encodings import cursor, iso, node_id
 from schema.ids import encode_cursor, to_global_id
 from tests.conftest import clear_response_cache
 from tests.helpers import GraphQLClient, Member, db_id
@@ -65,7 +65,7 @@ def fetch_raw_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     original = Db.fetch_raw
 
     async def counted(self: Db, sql: str, *params: Any) -> list[Any]:
-        if sql.startswith("SELECT p.id"):  # a compiled page (the viewer lookup uses fetch_raw too)
+        if " AS n0" in sql:  # a compiled read (the viewer lookup uses fetch_raw too)
             calls.append(sql)
         return await original(self, sql, *params)
 
@@ -193,19 +193,22 @@ async def test_my_interviews_compiled_equals_resolver_path(
 
 
 @pytest.mark.parametrize(
-    "selection",
+    ("selection", "compiles"),
     [
-        "slot { id }",  # a relation without a compiled form
-        "videoLink",  # viewer-dependent with a loader
-        "interviewer { email }",  # private field
-        "messages(first: 1) { edges { node { author { id } } } }",
-        "messages(first: 1000) { edges { cursor } }",  # invalid: the resolver path reports it
-        "messages(first: 1, last: 1) { edges { cursor } }",
-        "feedback { rating }",
+        ("slot { id title host { displayName } }", True),  # relations declared with `relation`
+        ("videoLink", True),  # viewer-dependent, `sql(...)` beside the resolver
+        ("interviewer { email points isBlocked blockedUntil }", True),  # private fields
+        ("messages(first: 1) { edges { node { author { id } } } }", True),
+        ("interviewer { pointsLedger(first: 2) { edges { node { amount } } } }", True),
+        ("messages(first: 1000) { edges { cursor } }", False),  # invalid: the resolver path reports it
+        ("messages(first: 1, last: 1) { edges { cursor } }", False),
+        ("feedback { rating }", False),  # no SQL form
+        ("calendarEvent", False),
     ],
 )
-async def test_my_interviews_falls_back_for_what_it_cannot_compile(
+async def test_my_interviews_compiles_declared_fields_and_falls_back_for_others(
     selection: str,
+    compiles: bool,
     client: GraphQLClient,
     db_session: AsyncSession,
     clock: Clock,
@@ -216,7 +219,7 @@ async def test_my_interviews_falls_back_for_what_it_cannot_compile(
     await _interviews(db_session, clock, candidate, [await client.sign_up("host")])
     query = f"{{ myInterviews {{ edges {{ node {{ id {selection} }} }} }} }}"
     result, compiled = await both_paths(client, app_state, query, {}, candidate.access_token, fetch_raw_calls)
-    assert not compiled
+    assert compiled is compiles
     assert result["data"] is not None or result["errors"]
 
 
@@ -290,7 +293,7 @@ async def test_open_slots_compiled_equals_resolver_path(
         None,
         fetch_raw_calls,
     )
-    assert not withdrawn[1]  # videoLink: resolver path
+    assert withdrawn[1]  # videoLink: compiled with the viewer's rule
 
 
 async def test_sql_encodings_match_python(connection: AsyncConnection) -> None:
@@ -307,7 +310,8 @@ async def test_sql_encodings_match_python(connection: AsyncConnection) -> None:
     rendered = await raw.fetch(f"SELECT t, {iso('t')} AS s FROM unnest($1::timestamptz[]) AS t", times)
     assert [r["s"] for r in rendered] == [t.astimezone(UTC).isoformat() for t in times]
     encoded = await raw.fetch(
-        f"SELECT {node_id('Interview', 'k')} AS n, {message_cursor('k')} AS c FROM unnest($1::bigint[]) AS k",
+        f"SELECT {node_id('Interview', 'k')} AS n, {cursor([('k', False)])} AS c "
+        "FROM unnest($1::bigint[]) AS k",
         ids,
     )
     assert [r["n"] for r in encoded] == [to_global_id("Interview", k) for k in ids]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event, func, select
@@ -345,12 +345,3 @@ async def test_slot_and_interview_changes_are_published_after_commit(
     async with app_state.hub.subscribe(f"{prefix}interview:{db_id(interview['id'])}") as updates:
         await client.data(CANCEL, {"id": interview["id"]}, token=candidate.access_token)
         assert await asyncio.wait_for(anext(updates), 5) == {"interview_id": db_id(interview["id"])}
-
-
-def test_message_cursor_fast_path_equals_encode_cursor() -> None:
-    from schema.chat.types import Message as MessageNode
-    from schema.chat.types import _message_cursor
-
-    for key in (1, 42, 2**62):
-        node = MessageNode(id=key, body="", created_at=datetime.now(), author_id=1, interview_id=1)
-        assert _message_cursor(node) == encode_cursor(key)

@@ -1,5 +1,4 @@
-"""A small, strict reader of a field's selection set, for resolvers that compile it (see
-schema/sql_projection.py).
+"""A small, strict reader of a field's selection set, for the compiler (compiler.py).
 
 It merges fields by response key through fragments and inline fragments and honours @skip/@include,
 as graphql-core's field collection does. Anything it does not understand exactly (another
@@ -47,6 +46,8 @@ class Reader:
 
     fragments: Mapping[str, FragmentDefinitionNode]
     variables: Mapping[str, Any]
+    # Names of the variables read so far: a compiled plan is reused only for the same values of these.
+    used: set[str] = field(default_factory=set)
 
     def fields(self, selections: Iterable[SelectionNode], type_name: str) -> dict[str, Selected]:
         collected: dict[str, Selected] = {}
@@ -114,6 +115,7 @@ class Reader:
 
     def _value(self, node: ValueNode) -> Any:
         if isinstance(node, VariableNode):
+            self.used.add(node.name.value)
             return self.variables.get(node.name.value)
         if isinstance(node, NullValueNode):
             return None

@@ -1,0 +1,295 @@
+"""Compiled root fields and the plan cache.
+
+A root field's resolver computes its values (the same ones its resolver path uses) and asks for a
+compiled answer: `compiled_page` for a connection, `compiled_object` for one object. The plan (SQL
+text and how to bind its parameters) is built once per (document, operation, response key, viewer
+role, shape of the values, values of the other variables) and reused; the request binds its own
+values, runs one statement and hands graphql-core the finished value (`Precompleted`). When the
+selection cannot compile (the plan is None, also cached) the resolver takes its ordinary path.
+
+Node JSON text goes into the result as `orjson.Fragment`s: every encoder of results is orjson (the
+view's `encode_json`, HTTP and websocket alike), which splices them in as they are.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from graphql import DocumentNode, FieldNode, FragmentDefinitionNode, ValueNode, VariableNode, parse
+
+from app.core.enums import Role
+from app.core.errors import AppError
+from app.core.settings import Settings
+from schema.compiled.compiler import Bindings, Compiler, Params
+from schema.compiled.execution import Precompleted
+from schema.compiled.mapped import Mapped, type_name
+from schema.compiled.pages import Page, shape
+from schema.compiled.selection import Reader, Selected, Unsupported
+from schema.context import Info
+
+MAX_PLANS = 2000
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One compiled statement: `n0` holds the JSON of each node (a page) or of the object."""
+
+    sql: str
+    params: Params
+    layout: list[tuple[str, str, Any]] | None  # connection keys (None for an object)
+    flat: bool = False  # an object built from its own row alone (no subquery)
+
+
+_plans: OrderedDict[Hashable, Plan | None] = OrderedDict()
+
+
+async def compiled_page(
+    info: Info, page: Page, values: dict[str, Any], *, size: int, has_previous: bool
+) -> tuple[Precompleted, list[Any]] | None:
+    """The connection value of the current field and its records (with the keyset columns), or None
+    when its selection does not compile. `values` are the page statement's arguments."""
+    found = _plan_for(info, page, values, lambda root: _page_plan(root, page, values))
+    if found is None:
+        return None
+    plan, bindings = found
+    records = await info.context.db.fetch_raw(plan.sql, *plan.params.bind(bindings))
+    assert plan.layout is not None
+    value = _connection_value(plan.layout, records, page, size, has_previous)
+    return Precompleted(value), records
+
+
+async def compiled_object(
+    info: Info, cls: type[Mapped], values: dict[str, Any], *, row_in_hand: bool = False
+) -> Precompleted | None:
+    """The current field's object: the row of `cls` whose id is `values["id"]` (null when there is
+    none or the viewer may not see it), or None when its selection does not compile. With
+    `row_in_hand` the caller has the row already: a selection of its own columns only is left to it."""
+    found = _plan_for(info, cls, values, lambda root: _object_plan(root, cls))
+    if found is None:
+        return None
+    plan, bindings = found
+    if row_in_hand and plan.flat:
+        return None
+    records = await info.context.db.fetch_raw(plan.sql, *plan.params.bind(bindings))
+    text = records[0]["n0"] if records else None
+    return Precompleted(None if text is None else orjson.Fragment(text))
+
+
+@dataclass(frozen=True)
+class _Root:
+    """The current root field, read from its document."""
+
+    compiler: Compiler
+    selected: Selected
+
+
+def _plan_for(info: Info, target: object, values: dict[str, Any], build: Any) -> tuple[Plan, Bindings] | None:
+    context = info.context
+    if not context.settings.compiled_reads:
+        return None
+    try:
+        viewer = context.optional_viewer()
+    except AppError:
+        return None  # the resolver path reports the credentials' problem
+    query = info.query
+    if query is None:
+        return None
+    role = Role(viewer.role) if viewer is not None else None
+    variables = dict(info.variable_values)
+    operation = info.operation.name.value if info.operation.name else None
+    key_name = str(info.path.key)
+    own = _root_variables(query, operation, key_name)
+    others = tuple(sorted((k, _freeze(v)) for k, v in variables.items() if k not in own))
+    key = (query, operation, key_name, target, role, shape(values), others)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    if key in _plans:
+        _plans.move_to_end(key)
+        plan = _plans[key]
+    else:
+        plan = _compile(query, operation, key_name, variables, role, context.settings, build)
+        _plans[key] = plan
+        while len(_plans) > MAX_PLANS:
+            _plans.popitem(last=False)
+    if plan is None:
+        return None
+    return plan, Bindings(viewer.id if viewer else None, context.now(), values)
+
+
+def _compile(
+    query: str,
+    operation: str | None,
+    key_name: str,
+    variables: dict[str, Any],
+    role: Role | None,
+    settings: Settings,
+    build: Any,
+) -> Plan | None:
+    document = _document(query)
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    reader = Reader(fragments, variables)
+    try:
+        root = reader.fields(_operation_selections(document, operation), "Query").get(key_name)
+        if root is None:
+            return None
+        plan: Plan = build(_Root(Compiler(reader, Params(), role, settings), root))
+    except Unsupported:
+        return None
+    return plan
+
+
+def _page_plan(root: _Root, page: Page, values: dict[str, Any]) -> Plan:
+    compiler, reader = root.compiler, root.compiler.reader
+    connection = f"{type_name(page.node)}Connection"
+    edge_name = f"{type_name(page.node)}Edge"
+    node_sql: list[str] = []
+    layout: list[tuple[str, str, Any]] = []
+    for key, part in reader.fields(root.selected.selections, connection).items():
+        if part.name == "__typename":
+            layout.append((key, "typename", connection))
+        elif part.name == "edges":
+            edge_layout: list[tuple[str, str, Any]] = []
+            for edge_key, edge_part in reader.fields(part.selections, edge_name).items():
+                if edge_part.name == "__typename":
+                    edge_layout.append((edge_key, "typename", edge_name))
+                elif edge_part.name == "cursor":
+                    edge_layout.append((edge_key, "cursor", None))
+                elif edge_part.name == "node":
+                    node_sql.append(compiler.object(page.node, "p", edge_part.selections))
+                    edge_layout.append((edge_key, "node", len(node_sql) - 1))
+                else:
+                    raise Unsupported(edge_part.name)
+            layout.append((key, "edges", edge_layout))
+        elif part.name == "pageInfo":
+            fields = reader.fields(part.selections, "PageInfo")
+            layout.append((key, "pageInfo", [(k, p.name, "PageInfo") for k, p in fields.items()]))
+        else:
+            raise Unsupported(part.name)
+    rows = page.statement_sql(compiler.params, values, {})
+    keys = "".join(f"p.{name}, " for name in page.keyset)
+    columns = "".join(f", ({node})::text AS n{i}" for i, node in enumerate(node_sql))
+    sql = f"SELECT {keys.rstrip(', ')}{columns} FROM ({rows}) p ORDER BY {page.order_sql('p')}"
+    return Plan(sql, compiler.params, layout)
+
+
+def _object_plan(root: _Root, cls: type[Mapped]) -> Plan:
+    compiler = root.compiler
+    body = compiler.visible_object(cls, "p", root.selected.selections)
+    key = compiler.params.value("id", "bigint")
+    sql = f"SELECT ({body})::text AS n0 FROM {cls.__model__.__tablename__} p WHERE p.id = {key}"
+    return Plan(sql, compiler.params, None, flat=compiler.alias_count == 0)
+
+
+def _connection_value(
+    layout: list[tuple[str, str, Any]], records: Sequence[Any], page: Page, size: int, has_previous: bool
+) -> dict[str, Any]:
+    rows = records[:size]
+    cursors = [page.cursor_of(_Record(record)) for record in rows]
+    page_info = {
+        "hasNextPage": len(records) > size,
+        "hasPreviousPage": has_previous,
+        "startCursor": cursors[0] if cursors else None,
+        "endCursor": cursors[-1] if cursors else None,
+    }
+    value: dict[str, Any] = {}
+    for key, kind, detail in layout:
+        if kind == "typename":
+            value[key] = detail
+        elif kind == "pageInfo":
+            value[key] = {
+                k: type_name if name == "__typename" else page_info[name] for k, name, type_name in detail
+            }
+        else:
+            value[key] = [_edge(detail, record, cursor) for record, cursor in zip(rows, cursors, strict=True)]
+    return value
+
+
+def _edge(layout: list[tuple[str, str, Any]], record: Any, cursor: str) -> dict[str, Any]:
+    edge: dict[str, Any] = {}
+    for key, kind, detail in layout:
+        if kind == "typename":
+            edge[key] = detail
+        elif kind == "cursor":
+            edge[key] = cursor
+        else:
+            edge[key] = orjson.Fragment(record[f"n{detail}"])
+    return edge
+
+
+class _Record:
+    """Attribute access to an asyncpg record's columns (what `Page.cursor_of` reads)."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record: Any) -> None:
+        self.record = record
+
+    def __getattr__(self, name: str) -> Any:
+        return self.record[name]
+
+
+@lru_cache(maxsize=MAX_PLANS)
+def _document(query: str) -> DocumentNode:
+    return parse(query)
+
+
+def _operation_selections(document: DocumentNode, operation: str | None) -> list[Any]:
+    for definition in document.definitions:
+        name = getattr(definition, "name", None)
+        if getattr(definition, "operation", None) is not None and (name.value if name else None) == operation:
+            return list(definition.selection_set.selections)  # type: ignore[attr-defined]
+    raise Unsupported("operation")
+
+
+@lru_cache(maxsize=MAX_PLANS)
+def _root_variables(query: str, operation: str | None, key_name: str) -> frozenset[str]:
+    """Variables used in the arguments of the root fields answering to `key_name` (bound per
+    request, so not part of the plan's key)."""
+    names: set[str] = set()
+    document = _document(query)
+    for node in _field_nodes(_operation_selections(document, operation), document, key_name):
+        for argument in node.arguments or ():
+            names.update(_variables_in(argument.value))
+    return frozenset(names)
+
+
+def _field_nodes(selections: Iterable[Any], document: DocumentNode, key_name: str) -> list[FieldNode]:
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    found: list[FieldNode] = []
+    pending = list(selections)
+    while pending:
+        selection = pending.pop()
+        if isinstance(selection, FieldNode):
+            if (selection.alias or selection.name).value == key_name:
+                found.append(selection)
+        elif getattr(selection, "selection_set", None) is not None:
+            pending.extend(selection.selection_set.selections)
+        elif selection.name.value in fragments:
+            pending.extend(fragments[selection.name.value].selection_set.selections)
+    return found
+
+
+def _variables_in(value: ValueNode) -> set[str]:
+    if isinstance(value, VariableNode):
+        return {value.name.value}
+    found: set[str] = set()
+    for child in getattr(value, "values", None) or ():
+        found |= _variables_in(child)
+    for child in getattr(value, "fields", None) or ():
+        found |= _variables_in(child.value)
+    return found
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
