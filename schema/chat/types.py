@@ -19,6 +19,7 @@ from schema.accounts.types import User
 from schema.compiled.mapped import Mapped, relation
 from schema.compiled.pages import Page
 from schema.context import Info
+from schema.visibility import in_visible_interview
 from schema.ids import node_keys
 from schema.pagination import after_id, build_connection, page_size
 
@@ -80,6 +81,8 @@ class Message(relay.Node, Mapped, model=models.Message):
     created_at: datetime
     row: strawberry.Private[Any]
     author: User | None = relation("author_id")
+
+    sql_visible = staticmethod(in_visible_interview)
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Message:

@@ -29,6 +29,7 @@ from schema.compiled.mapped import Mapped, relation, sql
 from schema.compiled.pages import NestedPage
 from schema.compiled.selection import Unsupported
 from schema.context import Info
+from schema.visibility import in_visible_interview, participant_or_staff
 from schema.ids import node_keys
 from schema.slots.types import Slot
 from schema.specializations.types import Specialization
@@ -46,6 +47,8 @@ class Feedback(relay.Node, Mapped, model=models.Feedback):
     author: User | None = relation("author_id")
     subject: User | None = relation("subject_id", description="The participant this feedback is about.")
 
+    sql_visible = staticmethod(in_visible_interview)
+
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
@@ -55,14 +58,7 @@ class Feedback(relay.Node, Mapped, model=models.Feedback):
 
 
 def _participant_or_staff(scope: Scope) -> str:
-    """`can_view_interview` in SQL."""
-    compiler = scope.compiler
-    if compiler.role is None:
-        return "false"
-    if compiler.is_staff:
-        return "true"
-    viewer = scope.params.viewer()
-    return f"({scope.column('interviewer_id')} = {viewer} OR {scope.column('candidate_id')} = {viewer})"
+    return participant_or_staff(scope, scope.column("interviewer_id"), scope.column("candidate_id"))
 
 
 def _is_archived_sql(scope: Scope) -> str:

@@ -14,6 +14,7 @@ from resolvers.interviews.lifecycle import visible_no_show_reports
 from schema.accounts.types import User
 from schema.compiled.mapped import Mapped, relation
 from schema.context import Info
+from schema.visibility import reporter_accused_or_staff
 from schema.ids import node_keys
 from schema.interviews.types import Interview
 
@@ -32,6 +33,8 @@ class NoShowReport(relay.Node, Mapped, model=models.NoShowReport):
     interview: Interview | None = relation("interview_id")
     reporter: User | None = relation("reporter_id")
     accused: User | None = relation("accused_id", description="The participant reported as absent.")
+
+    sql_visible = staticmethod(reporter_accused_or_staff)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -20,6 +20,7 @@ from schema.compiled.encodings import node_id
 from schema.compiled.mapped import Mapped, sql
 from schema.compiled.pages import Page
 from schema.context import Info
+from schema.visibility import owner
 from schema.ids import node_keys, to_global_id
 
 strawberry.enum(NotificationKind, name="NotificationKind", description="Why a member was notified.")
@@ -70,6 +71,8 @@ class Notification(relay.Node, Mapped, model=models.Notification):
     read_at: datetime | None
     created_at: datetime
     row: strawberry.Private[Any]
+
+    sql_visible = staticmethod(owner)
 
     @strawberry.field(metadata=sql(_payload_sql))
     def payload(self) -> JSON:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 
 import strawberry
 from strawberry import relay
@@ -13,6 +14,7 @@ from db import models
 from resolvers import points
 from schema.compiled.mapped import Mapped, relation
 from schema.context import Info
+from schema.visibility import owner
 from schema.ids import node_keys
 from schema.interviews.types import Interview
 
@@ -31,6 +33,8 @@ class PointsEntry(relay.Node, Mapped, model=models.PointsEntry, loader="points_e
     interview: Interview | None = relation(
         "interview_id", description="The interview this entry pays for, if any."
     )
+
+    sql_visible = staticmethod(partial(owner, admins=True))
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

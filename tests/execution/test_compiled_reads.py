@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.clock import Clock
 from db.models import Interview, Message, Slot
-from db.session import Db
 from resolvers.unit_of_work import Services
 from schema.compiled.encodings import cursor, iso, node_id
 from schema.ids import encode_cursor, to_global_id
@@ -56,21 +55,6 @@ BOARD_FULL = f"""query($first: Int, $after: String, $spec: ID, $sa: DateTime, $s
       isOpen host {{ {USER} }} specialization {{ id name }} }} }}
   }}
 }}"""
-
-
-@pytest.fixture
-def fetch_raw_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Counts statements that took the compiled path (the database is real; this only observes)."""
-    calls: list[str] = []
-    original = Db.fetch_raw
-
-    async def counted(self: Db, sql: str, *params: Any) -> list[Any]:
-        if " AS n0" in sql:  # a compiled read (the viewer lookup uses fetch_raw too)
-            calls.append(sql)
-        return await original(self, sql, *params)
-
-    monkeypatch.setattr(Db, "fetch_raw", counted)
-    return calls
 
 
 async def both_paths(
