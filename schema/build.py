@@ -25,6 +25,7 @@ from schema.api_keys.fields import ApiKeysMutation, ApiKeysQuery
 from schema.audit.fields import AuditQuery
 from schema.calendar.fields import CalendarMutation
 from schema.chat.fields import ChatMutation, ChatSubscription
+from schema.content.fields import ContentMutation, ContentQuery
 from schema.execution import lean_resolvers
 from schema.execution.fast_execution import FastExecutionContext
 from schema.extensions.errors import CloseDatabaseSession, ErrorCodes
@@ -39,6 +40,7 @@ from schema.inputs import DATETIME
 from schema.interviews.fields import InterviewsMutation, InterviewsQuery, InterviewsSubscription
 from schema.moderation.fields import ModerationMutation, ModerationQuery
 from schema.node import NodeQuery
+from schema.notifications.delivery_fields import DeliveriesMutation, DeliveriesQuery
 from schema.notifications.fields import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.points.fields import PointsMutation
 from schema.slots.fields import SlotsMutation, SlotsQuery, SlotsSubscription
@@ -52,7 +54,9 @@ QUERY_TYPES: tuple[type, ...] = (
     SpecializationsQuery,
     SlotsQuery,
     InterviewsQuery,
+    ContentQuery,
     NotificationsQuery,
+    DeliveriesQuery,
     ApiKeysQuery,
     UploadsQuery,
     ModerationQuery,
@@ -63,10 +67,12 @@ MUTATION_TYPES: tuple[type, ...] = (
     SpecializationsMutation,
     SlotsMutation,
     InterviewsMutation,
+    ContentMutation,
     PointsMutation,
     CalendarMutation,
     ChatMutation,
     NotificationsMutation,
+    DeliveriesMutation,
     ApiKeysMutation,
     UploadsMutation,
     ModerationMutation,

@@ -34,6 +34,21 @@ class CreateSlotInput:
     description: str | None = strawberry.field(default=None, description="At most 2000 characters.")
 
 
+@strawberry.input(description="Changes to an open slot; omitted fields stay as they are.")
+class UpdateSlotInput:
+    starts_at: datetime | None = strawberry.field(
+        default=None, description="With a time zone offset; in the future."
+    )
+    duration_minutes: int | None = strawberry.field(default=None, description="15-180.")
+    video_link: str | None = strawberry.field(
+        default=None, description="http(s) URL, at most 2000 characters."
+    )
+    title: str | None = strawberry.field(default=None, description='At most 200 characters; "" clears it.')
+    description: str | None = strawberry.field(
+        default=None, description='At most 2000 characters; "" clears it.'
+    )
+
+
 def _slot_cursor(node: Slot) -> str:
     return encode_cursor(node.starts_at.isoformat(), node.id)
 
@@ -122,6 +137,24 @@ class SlotsMutation:
             video_link_value=input.video_link,
             title=input.title,
             description=input.description,
+        )
+        return Slot.from_row(row)
+
+    @strawberry.mutation(
+        description="Change an open slot that has not started (host only): time, duration, video link, "
+        "title, description. Board subscribers get an UPDATED event.",
+        extensions=authenticated(),
+    )
+    async def update_slot(self, info: Info, id: strawberry.ID, input: UpdateSlotInput) -> Slot:
+        changes = slots.SlotChanges(
+            starts_at=input.starts_at,
+            duration_minutes=input.duration_minutes,
+            video_link=input.video_link,
+            title=input.title,
+            description=input.description,
+        )
+        row = await slots.update_slot(
+            info.context.uow, info.context.require_viewer(), parse_global_id(id, "Slot"), changes
         )
         return Slot.from_row(row)
 

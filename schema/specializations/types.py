@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Iterable
+from datetime import datetime
 
 import strawberry
 from strawberry import relay
@@ -32,10 +33,17 @@ def specialization_soon(info: Info, specialization_id: int) -> Awaitable[Special
 class Specialization(relay.Node):
     id: relay.NodeID[int]
     name: str
+    archived_at: datetime | None = strawberry.field(
+        description="When an admin archived it (it then takes no new slots); null while in use."
+    )
 
     @classmethod
     def from_row(cls, row: models.Specialization) -> Specialization:
-        return cls(id=row.id, name=row.name)
+        return cls(id=row.id, name=row.name, archived_at=row.archived_at)
+
+    @strawberry.field(description="True once archived: it takes no new slots.")
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
