@@ -16,6 +16,18 @@ from strawberry.dataloader import DataLoader
 from dataloaders.accounts import UserRow, load_user_rows, load_user_specialization_ids
 from dataloaders.audit import load_audit_entries
 from dataloaders.chat import MessagePageKey, load_message_pages
+from dataloaders.content import (
+    ProgressKey,
+    load_criteria,
+    load_interview_question_ids,
+    load_progress,
+    load_questions,
+    load_result_by_interview,
+    load_results,
+    load_rubric_criteria,
+    load_rubrics,
+    load_scores,
+)
 from dataloaders.interviews import (
     UserStatsRow,
     load_active_interview_by_slot,
@@ -24,17 +36,23 @@ from dataloaders.interviews import (
     load_interviews,
     load_user_stats,
 )
-from dataloaders.moderation import load_no_show_reports
+from dataloaders.moderation import load_blocks, load_no_show_reports
 from dataloaders.points import load_points_entries
 from dataloaders.slots import load_slots
 from dataloaders.specializations import load_specializations
 from dataloaders.uploads import load_uploads
 from db.models import (
     AuditEntry,
+    Block,
+    CriterionScore,
     Feedback,
     Interview,
+    InterviewResult,
     NoShowReport,
     PointsEntry,
+    Question,
+    Rubric,
+    RubricCriterion,
     Slot,
     Specialization,
     Upload,
@@ -106,6 +124,16 @@ class Loaders:
     no_show_report: RowLoader[int, NoShowReport] = field(init=False)
     upload: RowLoader[int, Upload] = field(init=False)
     audit_entry: RowLoader[int, AuditEntry] = field(init=False)
+    block: DataLoader[int, Block | None] = field(init=False)
+    question: DataLoader[int, Question | None] = field(init=False)
+    rubric: DataLoader[int, Rubric | None] = field(init=False)
+    rubric_criteria: DataLoader[int, list[RubricCriterion]] = field(init=False)
+    criterion: DataLoader[int, RubricCriterion | None] = field(init=False)
+    interview_question_ids: DataLoader[int, list[int]] = field(init=False)
+    interview_result: DataLoader[int, InterviewResult | None] = field(init=False)
+    result: DataLoader[int, InterviewResult | None] = field(init=False)
+    result_scores: DataLoader[int, list[CriterionScore]] = field(init=False)
+    progress: DataLoader[ProgressKey, list[InterviewResult]] = field(init=False)
 
     def __post_init__(self) -> None:
         db = self.db
@@ -123,6 +151,16 @@ class Loaders:
         self.no_show_report = RowLoader(lambda ids: load_no_show_reports(db, ids))
         self.upload = RowLoader(lambda ids: load_uploads(db, ids))
         self.audit_entry = RowLoader(lambda ids: load_audit_entries(db, ids))
+        self.block = DataLoader(lambda ids: load_blocks(db, ids))
+        self.question = DataLoader(lambda ids: load_questions(db, ids))
+        self.rubric = DataLoader(lambda ids: load_rubrics(db, ids))
+        self.rubric_criteria = DataLoader(lambda ids: load_rubric_criteria(db, ids))
+        self.criterion = DataLoader(lambda ids: load_criteria(db, ids))
+        self.interview_question_ids = DataLoader(lambda ids: load_interview_question_ids(db, ids))
+        self.interview_result = DataLoader(lambda ids: load_result_by_interview(db, ids))
+        self.result = DataLoader(lambda ids: load_results(db, ids))
+        self.result_scores = DataLoader(lambda ids: load_scores(db, ids))
+        self.progress = DataLoader(lambda keys: load_progress(db, keys))
 
 
 def forget(loader: DataLoader[Any, Any], key: Any) -> None:

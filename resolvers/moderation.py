@@ -1,4 +1,4 @@
-"""Blocking members, logging out everywhere and changing the password."""
+"""Blocking members and their block history, roles, staff messages, no-show queue and platform figures."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.enums import ControlKind, InterviewStatus, NoShowStatus, Role
+from app.core.enums import STAFF_ROLES, ControlKind, InterviewStatus, NoShowStatus, NotificationKind, Role
 from app.core.errors import BadUserInput, Conflict, Forbidden, NotFound
 from dataloaders import forget
-from db.models import Interview, NoShowReport, User
-from resolvers import audit, validation
+from db.models import Block, Interview, NoShowReport, Notification, User
+from resolvers import audit, notifications, validation
 from resolvers.accounts.revocation import announce_access_change
 from resolvers.accounts.sessions import blocked_error, revoke_all_sessions
 from resolvers.interviews import lifecycle
@@ -44,6 +44,7 @@ async def block_user(uow: UnitOfWork, actor: User, user_id: int, reason: str, un
         user.blocked_until = until
         user.block_reason = reason
         await revoke_all_sessions(session, user.id, now)
+        await _record_block(session, user.id, actor.id, reason, until, now)
         cancelled, withdrawn = await lifecycle.cancel_member_schedule(uow, session, schedule, now)
         await audit.record(
             session,
@@ -62,6 +63,28 @@ async def block_user(uow: UnitOfWork, actor: User, user_id: int, reason: str, un
         announce_access_change(uow, user_id, ControlKind.BLOCKED)
     forget(uow.loaders.user, user_id)
     return user
+
+
+async def _close_open_block(session: AsyncSession, user_id: int, actor_id: int, now: datetime) -> None:
+    """End the member's open block record: lifted by `actor_id` now if it was still in force, or
+    ended by itself at its `until` if that had passed (then nobody lifted it)."""
+    in_force = or_(Block.until.is_(None), Block.until > now)
+    await session.execute(
+        update(Block)
+        .where(Block.user_id == user_id, Block.unblocked_at.is_(None))
+        .values(
+            unblocked_at=case((in_force, now), else_=Block.until),
+            unblocked_by_id=case((in_force, actor_id), else_=None),
+        )
+    )
+
+
+async def _record_block(
+    session: AsyncSession, user_id: int, actor_id: int, reason: str, until: datetime | None, now: datetime
+) -> None:
+    """Add the block to the member's history (a block of a blocked member replaces the open one)."""
+    await _close_open_block(session, user_id, actor_id, now)
+    session.add(Block(user_id=user_id, blocked_by_id=actor_id, reason=reason, until=until, created_at=now))
 
 
 async def _lock_block_target(session: AsyncSession, user_id: int, viewer: User, admin_refusal: str) -> User:
@@ -107,6 +130,7 @@ async def unblock_user(uow: UnitOfWork, actor: User, user_id: int) -> User:
         user.blocked_at = None
         user.blocked_until = None
         user.block_reason = None
+        await _close_open_block(session, user.id, actor.id, uow.now())
         await audit.record(
             session,
             "user.unblocked",
@@ -118,6 +142,55 @@ async def unblock_user(uow: UnitOfWork, actor: User, user_id: int) -> User:
         await session.flush()
     forget(uow.loaders.user, user_id)
     return user
+
+
+async def blocks(
+    uow: UnitOfWork, *, user_id: int | None, active_only: bool, after_id: int | None, limit: int
+) -> Sequence[Block]:
+    """Block records, newest first (keyset on id): one member's history, and/or those in force now."""
+    statement = select(Block).order_by(Block.id.desc()).limit(limit)
+    if user_id is not None:
+        statement = statement.where(Block.user_id == user_id)
+    if active_only:
+        statement = statement.where(
+            Block.unblocked_at.is_(None), or_(Block.until.is_(None), Block.until > uow.now())
+        )
+    if after_id is not None:
+        statement = statement.where(Block.id < after_id)
+    rows = (await uow.db.execute(statement)).scalars().all()
+    for row in rows:
+        uow.loaders.block.prime(row.id, row)
+    return rows
+
+
+async def visible_blocks(uow: UnitOfWork, viewer: User | None, ids: Sequence[int]) -> list[Block | None]:
+    """Block records by id, for staff only (None for everyone else)."""
+    if viewer is None or viewer.role not in STAFF_ROLES:
+        return [None for _ in ids]
+    return await uow.loaders.block.load_many(ids)
+
+
+async def send_admin_message(uow: UnitOfWork, actor: User, user_id: int, body: str) -> Notification:
+    """A moderator's or admin's message to a member: stored and delivered as an ADMIN_MESSAGE
+    notification (live, and on the member's other channels), and written to the audit log."""
+    if actor.role not in STAFF_ROLES:
+        raise Forbidden("Your role does not allow this.")
+    text = validation.text(body, "body", min_length=1, max_length=2000)
+    async with uow.db.transaction() as session:
+        if await session.get(User, user_id) is None:
+            raise NotFound("No User with this ID.")
+        payload = {"body": text, "sender_role": actor.role}
+        row = await notifications.notify(session, user_id, NotificationKind.ADMIN_MESSAGE, payload, uow)
+        await audit.record(
+            session,
+            "user.messaged",
+            actor_id=actor.id,
+            target_type="User",
+            target_id=user_id,
+            ip=uow.client_ip,
+            notification_id=row.id,
+        )
+    return row
 
 
 async def no_show_reports(

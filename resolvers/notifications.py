@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.enums import NotificationKind
 from app.core.errors import BadUserInput
 from db.models import Interview, Notification, User
+from resolvers.deliveries.planning import plan_deliveries
 from resolvers.unit_of_work import UnitOfWork
 
 MAX_MARK_READ = 500
@@ -42,8 +43,12 @@ async def add_notification(
 async def notify(
     session: AsyncSession, user_id: int, kind: NotificationKind, payload: dict[str, Any], uow: UnitOfWork
 ) -> Notification:
-    """Store a notification in the caller's transaction and publish it once that commits."""
+    """Store a notification in the caller's transaction, queue its deliveries outside the app, and
+    publish it once that commits."""
     row = await add_notification(session, user_id, kind, payload, uow.now())
+    # Deliveries to the member's other channels are queued in this transaction, so they exist
+    # exactly when the notification does (docs/product.md, rule 26).
+    await plan_deliveries(session, uow, row)
     # The row gets its id at flush, so the event is built from it now and sent after commit.
     uow.publish_after_commit(uow.channels.notifications(user_id), event_of(row))
     return row

@@ -25,8 +25,11 @@ async def change_balance(
     reason: str | None = None,
     interview_id: int | None = None,
     actor_id: int | None = None,
+    uow: UnitOfWork | None,
 ) -> PointsEntry:
-    """Add `amount` (signed) to a balance and append the ledger entry.
+    """Add `amount` (signed) to a balance, append the ledger entry and notify the member
+    (POINTS_CHANGED, docs/product.md, rule 26) through `uow`; `uow=None` only for the signup grant
+    and fixtures.
 
     The conditional UPDATE takes the row lock and refuses to go below zero in one statement, so
     concurrent spends serialize on the user row; `CHECK (points_balance >= 0)` is the backstop.
@@ -50,6 +53,16 @@ async def change_balance(
     )
     session.add(entry)
     await session.flush()
+    if uow is not None:
+        payload: dict[str, object] = {
+            "amount": amount,
+            "balance_after": new_balance,
+            "reason": reason,
+            "ledger_kind": kind.value,
+        }
+        if interview_id is not None:
+            payload["interview_id"] = interview_id
+        await notifications.notify(session, user_id, NotificationKind.POINTS_CHANGED, payload, uow)
     return entry
 
 
@@ -93,7 +106,7 @@ async def adjust_points(uow: UnitOfWork, actor: User, user_id: int, amount: int,
         if await session.get(User, user_id) is None:
             raise NotFound("No User with this ID.")
         entry = await change_balance(
-            session, user_id, amount, LedgerKind.ADJUSTMENT, reason=clean_reason, actor_id=actor.id
+            session, user_id, amount, LedgerKind.ADJUSTMENT, reason=clean_reason, actor_id=actor.id, uow=uow
         )
         await audit.record(
             session,
@@ -107,8 +120,6 @@ async def adjust_points(uow: UnitOfWork, actor: User, user_id: int, amount: int,
             balance_after=entry.balance_after,
         )
         await session.refresh(entry)
-        payload = {"amount": amount, "balance_after": entry.balance_after, "reason": clean_reason}
-        await notifications.notify(session, user_id, NotificationKind.POINTS_CHANGED, payload, uow)
     forget(uow.loaders.user, user_id)
     return entry
 

@@ -8,6 +8,7 @@ from app.core.enums import STAFF_ROLES, InterviewStatus, UploadKind
 from app.core.errors import BadUserInput, NotFound
 from app.core.sniff import Sniffed, sniff_image, sniff_pdf
 from app.core.storage import new_key, storage_for
+from dataloaders import forget
 from db.models import Interview, Upload, User
 from db.session import Db
 from resolvers import audit
@@ -88,6 +89,41 @@ async def upload_resume(uow: UnitOfWork, actor: User, data: bytes) -> Upload:
     """Store a new resume (PDF by magic bytes, size limit); replaces the old one."""
     data = _within_limit(data, uow.settings.max_resume_bytes)
     return await _store(uow, actor, UploadKind.RESUME, data, sniff_pdf(data))
+
+
+async def remove_avatar(uow: UnitOfWork, actor: User) -> User:
+    """Delete the actor's avatar: its row now, its stored file once that has committed. Removing an
+    avatar that is not there changes nothing."""
+    storage = storage_for(uow.settings)
+    async with uow.db.transaction() as session:
+        removed = (
+            await session.execute(
+                delete(Upload)
+                .where(Upload.owner_id == actor.id, Upload.kind == UploadKind.AVATAR)
+                .returning(Upload.id, Upload.storage_key)
+            )
+        ).all()
+        if removed:
+            await audit.record(
+                session,
+                "upload.avatar_removed",
+                actor_id=actor.id,
+                target_type="UploadedFile",
+                target_id=removed[0].id,
+                ip=uow.client_ip,
+            )
+
+            async def drop_files() -> None:
+                for row in removed:
+                    await storage.delete(row.storage_key)
+
+            uow.db.after_commit(drop_files)
+        user = await session.get(User, actor.id, populate_existing=True)
+    if user is None:
+        raise NotFound("No User with this ID.")
+    for row in removed:
+        forget(uow.loaders.upload, row.id)
+    return user
 
 
 async def may_read(db: Db, upload: Upload, viewer: User | None) -> bool:

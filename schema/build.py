@@ -26,6 +26,7 @@ from schema.audit.fields import AuditQuery
 from schema.calendar.fields import CalendarMutation
 from schema.chat.fields import ChatMutation, ChatSubscription
 from schema.compiled.execution import CompiledExecutionContext
+from schema.content.fields import ContentMutation, ContentQuery
 from schema.extensions.errors import CloseDatabaseSession, ErrorCodes
 from schema.extensions.input_checks import InputChecks
 from schema.extensions.listed_documents import ListedDocumentsOnly
@@ -38,6 +39,7 @@ from schema.inputs import DATETIME
 from schema.interviews.fields import InterviewsMutation, InterviewsQuery, InterviewsSubscription
 from schema.moderation.fields import ModerationMutation, ModerationQuery
 from schema.node import NodeQuery
+from schema.notifications.delivery_fields import DeliveriesMutation, DeliveriesQuery
 from schema.notifications.fields import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.points.fields import PointsMutation
 from schema.slots.fields import SlotsMutation, SlotsQuery, SlotsSubscription
@@ -51,7 +53,9 @@ QUERY_TYPES: tuple[type, ...] = (
     SpecializationsQuery,
     SlotsQuery,
     InterviewsQuery,
+    ContentQuery,
     NotificationsQuery,
+    DeliveriesQuery,
     ApiKeysQuery,
     UploadsQuery,
     ModerationQuery,
@@ -62,10 +66,12 @@ MUTATION_TYPES: tuple[type, ...] = (
     SpecializationsMutation,
     SlotsMutation,
     InterviewsMutation,
+    ContentMutation,
     PointsMutation,
     CalendarMutation,
     ChatMutation,
     NotificationsMutation,
+    DeliveriesMutation,
     ApiKeysMutation,
     UploadsMutation,
     ModerationMutation,

@@ -63,6 +63,8 @@ def make_settings(database_url: str, redis_url: str | None, **overrides: Any) ->
         # Tests drive reminders themselves; a background loop would race their claims and add
         # statements to the statement-count tests.
         "reminder_scheduler_enabled": False,
+        # Tests run their own job workers (tests/notifications) where they need one.
+        "jobs_in_process": False,
     }
     values.update(overrides)
     return Settings(**values)

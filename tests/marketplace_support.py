@@ -66,7 +66,9 @@ async def new_specialization(session: AsyncSession) -> str:
 
 async def grant(session: AsyncSession, member: Member, points: int) -> None:
     """Give a member points through the ledger (flushed)."""
-    await change_balance(session, db_id(member.id), points, LedgerKind.ADJUSTMENT, reason="test grant")
+    await change_balance(
+        session, db_id(member.id), points, LedgerKind.ADJUSTMENT, reason="test grant", uow=None
+    )
 
 
 async def set_role(session: AsyncSession, member: Member, role: str) -> None:

@@ -1,4 +1,5 @@
-"""`mockinterview` command line: serve, migrate, set-role, export-schema, build-allowlist, seed-demo."""
+"""`mockinterview` command line: serve, worker, migrate, set-role, export-schema, build-allowlist,
+seed-demo."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from app.core.ratelimit import MemoryRateLimiter
 from app.core.settings import Settings, SettingsError, get_settings
 from app.core.tokens import AccessTokens
 from app.http.persisted_queries import build_manifest
+from app.jobs.worker import JobWorker
 from app.ops.logging_setup import configure_logging, logging_config
 from db.embedded import NoEmbeddedDatabase, embedded_pgdata, resolve_database_url
 from db.migrate import database_migration_status, upgrade
@@ -135,10 +137,10 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _services(settings: Settings, url: str) -> AsyncIterator[Services]:
-    """The services a command's domain operations need: one database connection, and the events hub
-    (through Redis when configured, so running servers hear about the change)."""
-    engine = create_engine(url, pool_size=1, max_overflow=0)
+async def _services(settings: Settings, url: str, *, pool_size: int = 1) -> AsyncIterator[Services]:
+    """The services a command's domain operations need: `pool_size` database connections, and the
+    events hub (through Redis when configured, so running servers hear about the change)."""
+    engine = create_engine(url, pool_size=pool_size, max_overflow=0)
     hub = create_hub(settings.redis_url)
     try:
         await hub.start()
@@ -169,6 +171,28 @@ async def _set_role(settings: Settings, url: str, email: str, role: Role) -> boo
         finally:
             await uow.close()
     return True
+
+
+async def _work(settings: Settings, url: str) -> None:
+    """Run a job worker until SIGTERM or SIGINT, then let its running jobs finish."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with _services(settings, url, pool_size=settings.jobs_batch_size) as services:
+        worker = JobWorker(services, url, reminders=settings.reminder_scheduler_enabled)
+        await worker.start()
+        print("job worker started", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await worker.stop()
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    configure_logging(settings.resolved_log_format, (settings.log_level).lower())
+    asyncio.run(_work(settings, _database_url(settings)))
+    return 0
 
 
 def cmd_set_role(args: argparse.Namespace, settings: Settings) -> int:
@@ -220,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default=None, help="default: LOG_LEVEL or info")
     serve.add_argument("--graceful-timeout", type=int, default=30, help="seconds for in-flight work")
     serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run background jobs only (deliveries, reminders)")
+    worker.set_defaults(handler=cmd_worker)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--revision", default="head")

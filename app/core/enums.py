@@ -52,6 +52,24 @@ class NotificationKind(StrEnum):
     FEEDBACK_RECEIVED = "FEEDBACK_RECEIVED"
     NO_SHOW_RESOLVED = "NO_SHOW_RESOLVED"
     POINTS_CHANGED = "POINTS_CHANGED"
+    BOOKING_CONFIRMED = "BOOKING_CONFIRMED"  # to the candidate; BOOKED goes to the interviewer
+    INTERVIEW_STARTED = "INTERVIEW_STARTED"
+    INTERVIEW_COMPLETED = "INTERVIEW_COMPLETED"
+    NO_SHOW_REPORTED = "NO_SHOW_REPORTED"
+    ADMIN_MESSAGE = "ADMIN_MESSAGE"  # a moderator's or admin's message to the member
+
+
+class DeliveryChannel(StrEnum):
+    """Where a notification goes besides the app (in-app is always on)."""
+
+    EMAIL = "EMAIL"
+    WEBHOOK = "WEBHOOK"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"  # queued or waiting for a retry
+    SENT = "SENT"
+    FAILED = "FAILED"  # dead-lettered: every attempt failed, or the target is gone
 
 
 class NoShowStatus(StrEnum):
@@ -72,6 +90,15 @@ class SlotEventKind(StrEnum):
     BOOKED = "BOOKED"
     REOPENED = "REOPENED"
     WITHDRAWN = "WITHDRAWN"
+    UPDATED = "UPDATED"  # the host changed an open slot's time, duration, link or title
+
+
+class QuestionDifficulty(StrEnum):
+    """How hard a question of a specialization's question bank is."""
+
+    EASY = "EASY"
+    MEDIUM = "MEDIUM"
+    HARD = "HARD"
 
 
 class ApiKeyScope(StrEnum):

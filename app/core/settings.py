@@ -80,8 +80,27 @@ class Settings(BaseSettings):
     complete_after_minutes: int = 15
     no_show_report_after_minutes: int = 10
     reminder_minutes_before: int = 15
-    reminder_poll_seconds: float = 15.0
     reminder_scheduler_enabled: bool = True
+    # Reminders run as a periodic job of the job queue (app/jobs/); cron with an optional sixth
+    # field for seconds.
+    reminder_schedule: str = "* * * * * */15"
+
+    # Background jobs (docs/notifications.md): `serve` runs a worker in-process unless this is off
+    # (then run `mockinterview worker`); a worker takes up to JOBS_BATCH_SIZE jobs at a time.
+    jobs_in_process: bool = True
+    jobs_batch_size: int = 10
+    # Deliveries outside the app: retried with exponential backoff (base * 2**attempt, capped),
+    # dead-lettered after DELIVERY_MAX_ATTEMPTS failed attempts.
+    delivery_max_attempts: int = 8
+    delivery_retry_base_seconds: float = 5.0
+    delivery_retry_max_seconds: float = 3600.0
+    # Email over SMTP (smtp://user:pass@host:port, or smtps:// for implicit TLS); unset = no email.
+    smtp_url: str | None = None
+    email_from: str = "Mock Interview <no-reply@mockinterview.local>"
+    smtp_timeout_seconds: float = 10.0
+    # Webhooks: one POST waits this long; this many failed attempts in a row disable the webhook.
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_consecutive_failures: int = 10
     ws_connection_init_timeout_seconds: float = 10.0
     # Board subscribers with the same document and visibility share one execution (app/ws_fanout.py).
     ws_shared_fanout: bool = True
@@ -150,7 +169,7 @@ class Settings(BaseSettings):
     otel_exporter_otlp_traces_endpoint: str | None = None
     otel_service_name: str = "mockinterview"
 
-    @field_validator("database_url", "redis_url", "secret_key", "metrics_token", mode="before")
+    @field_validator("database_url", "redis_url", "secret_key", "metrics_token", "smtp_url", mode="before")
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -24,7 +24,7 @@ from app.core.tokens import AccessTokens
 from app.http.graphql_view import GraphQLView
 from app.http.health import MigrationGate
 from app.http.response_cache import ClearingBeforePublish, ResponseCache
-from app.jobs.reminders import ReminderScheduler
+from app.jobs.worker import JobWorker
 from app.live.shutdown import GOING_AWAY, WebSocketRegistry, close_websockets_on_signal
 from app.ops.gc_tuning import tune_gc
 from app.ops.instrumented_hub import InstrumentedHub
@@ -79,19 +79,16 @@ class Lifespan:
         app.state.response_cache = cache
         self.view.services, self.view.response_cache = services, cache
         self.view.persisted_queries.redis = redis  # APQ documents shared by instances (None: this process's)
-        reminders = ReminderScheduler(
-            services,
-            minutes_before=settings.reminder_minutes_before,
-            interval=settings.reminder_poll_seconds,
-        )
-        if settings.reminder_scheduler_enabled:
-            reminders.start()
+        # Deliveries and reminders (docs/notifications.md); off when `mockinterview worker` runs them.
+        jobs = JobWorker(services, url, reminders=settings.reminder_scheduler_enabled)
+        if settings.jobs_in_process:
+            await jobs.start()
         tune_gc(settings.gc_gen0_threshold)  # after startup: the heap so far lives as long as the process
         try:
             with close_websockets_on_signal(self.websockets):
                 yield
         finally:
-            await reminders.stop()
+            await jobs.stop()
             await events.stop(settings.event_flush_timeout_seconds)
             sessions_task.cancel()
             await asyncio.wait([sessions_task], timeout=2)  # bounded, like the response cache's follower

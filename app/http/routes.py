@@ -13,6 +13,7 @@ from app.http.health import healthz, readyz
 from app.http.metrics import guarded_metrics_endpoint
 from app.http.oauth import oauth_routes
 from app.http.response_cache import ResponseCacheLayer
+from app.http.unsubscribe import unsubscribe_routes
 
 
 def routes(view: GraphQLView, settings: Settings) -> list[BaseRoute]:
@@ -30,6 +31,7 @@ def routes(view: GraphQLView, settings: Settings) -> list[BaseRoute]:
         *oauth_routes(),
         *file_routes(),
         Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
+        *unsubscribe_routes(),  # one-click email unsubscribe (RFC 8058)
         Route("/metrics", guarded_metrics_endpoint(settings)),  # METRICS_TOKEN (app/http/metrics.py)
         *graphiql_routes(settings.graphiql_enabled),
     ]

@@ -4,8 +4,17 @@ from db.models.accounts import OAuthIdentity, RefreshToken, User, UserSpecializa
 from db.models.api_keys import ApiKey
 from db.models.audit import AuditEntry
 from db.models.chat import Message
+from db.models.content import (
+    CriterionScore,
+    InterviewQuestion,
+    InterviewResult,
+    Question,
+    Rubric,
+    RubricCriterion,
+)
+from db.models.deliveries import Delivery, NotificationPreference, NotificationSettings, Webhook
 from db.models.interviews import Feedback, Interview
-from db.models.moderation import NoShowReport
+from db.models.moderation import Block, NoShowReport
 from db.models.notifications import Notification
 from db.models.points import PointsEntry
 from db.models.slots import Slot
@@ -15,17 +24,28 @@ from db.models.uploads import Upload
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "Block",
+    "CriterionScore",
+    "Delivery",
     "Feedback",
     "Interview",
+    "InterviewQuestion",
+    "InterviewResult",
     "Message",
     "NoShowReport",
     "Notification",
+    "NotificationPreference",
+    "NotificationSettings",
     "OAuthIdentity",
     "PointsEntry",
+    "Question",
     "RefreshToken",
+    "Rubric",
+    "RubricCriterion",
     "Slot",
     "Specialization",
     "Upload",
     "User",
     "UserSpecialization",
+    "Webhook",
 ]

@@ -38,3 +38,32 @@ class NoShowReport(IdMixin, CreatedAtMixin, Base):
     resolver_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(Text)
     resolved_at: Mapped[datetime | None]
+
+
+class Block(IdMixin, CreatedAtMixin, Base):
+    """One block of a member: who blocked them, why, until when, and when and by whom it was lifted.
+
+    `users.blocked_*` says whether a member is blocked now (read on every request); these rows are
+    the history staff read. At most one row per member is open (`unblocked_at` NULL): a new block
+    closes the previous one. A temporary block that ran out stays open until replaced, but is not
+    active (`until` has passed).
+    """
+
+    __tablename__ = "blocks"
+    __table_args__ = (
+        CheckConstraint("char_length(reason) BETWEEN 1 AND 500", name="reason_length"),
+        Index(
+            "uq_blocks_user_id_open", "user_id", unique=True, postgresql_where=text("unblocked_at IS NULL")
+        ),
+        Index("ix_blocks_user_id_id", "user_id", "id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    # NULL for blocks recorded before this history was kept (migration 0005 copies them from users).
+    blocked_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text)
+    until: Mapped[datetime | None]
+    unblocked_at: Mapped[datetime | None]
+    unblocked_by_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )

@@ -1,6 +1,9 @@
-"""Specializations: the topics interviews are about (admins manage them)."""
+"""Specializations: the topics interviews are about (admins manage them; archived ones take no new
+slots but keep their history)."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
@@ -22,3 +25,4 @@ class Specialization(IdMixin, CreatedAtMixin, Base):
     )
 
     name: Mapped[str] = mapped_column(Text)
+    archived_at: Mapped[datetime | None]

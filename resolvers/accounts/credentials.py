@@ -44,7 +44,12 @@ async def sign_up(uow: UnitOfWork, email: str, password: str, display_name: str)
             raise Conflict("An account with this email already exists.", field="email") from exc
         if settings.signup_grant_points > 0:
             await change_balance(
-                session, user.id, settings.signup_grant_points, LedgerKind.GRANT, reason="Signup grant"
+                session,
+                user.id,
+                settings.signup_grant_points,
+                LedgerKind.GRANT,
+                reason="Signup grant",
+                uow=None,  # part of opening the account, not news (docs/product.md, rule 26)
             )
         await audit.record(
             session,

@@ -76,6 +76,7 @@ async def sign_in_external(uow: UnitOfWork, identity: ExternalIdentity) -> Issue
                         uow.settings.signup_grant_points,
                         LedgerKind.GRANT,
                         reason="Signup grant",
+                        uow=None,  # part of opening the account, not news (docs/product.md, rule 26)
                     )
             session.add(
                 OAuthIdentity(

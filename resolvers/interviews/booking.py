@@ -75,12 +75,18 @@ async def book_slot(uow: UnitOfWork, actor: User, slot_id: int) -> Interview:
         cost = uow.settings.booking_cost_points
         if cost > 0:
             await change_balance(
-                session, actor.id, -cost, LedgerKind.SPEND, reason="Booking", interview_id=interview.id
+                session,
+                actor.id,
+                -cost,
+                LedgerKind.SPEND,
+                reason="Booking",
+                interview_id=interview.id,
+                uow=uow,
             )
         slot.status = SlotStatus.BOOKED
-        await notifications.notify(
-            session, slot.host_id, NotificationKind.BOOKED, notifications.interview_payload(interview), uow
-        )
+        payload = notifications.interview_payload(interview)
+        await notifications.notify(session, slot.host_id, NotificationKind.BOOKED, payload, uow)
+        await notifications.notify(session, actor.id, NotificationKind.BOOKING_CONFIRMED, payload, uow)
         events.announce_slot(uow, SlotEventKind.BOOKED, slot.id)
         events.announce_interview(uow, interview.id)
     forget(uow.loaders.slot, slot_id)

@@ -44,9 +44,12 @@ async def lock_interview(session: AsyncSession, viewer: User, interview_id: int)
     return interview
 
 
-async def refund_booking(session: AsyncSession, interview: Interview, reason: str) -> None:
+async def refund_booking(
+    session: AsyncSession, interview: Interview, reason: str, *, uow: UnitOfWork | None
+) -> None:
     """Give the candidate back exactly what the booking cost, once: a booking already refunded is
-    left alone (and the unique index per interview and kind is the backstop, docs/product.md, rule 3)."""
+    left alone (and the unique index per interview and kind is the backstop, docs/product.md, rule 3).
+    The candidate is notified through `uow` (only fixtures pass None)."""
     entries = await session.execute(
         select(PointsEntry.kind, PointsEntry.amount).where(
             PointsEntry.interview_id == interview.id,
@@ -63,6 +66,7 @@ async def refund_booking(session: AsyncSession, interview: Interview, reason: st
             LedgerKind.REFUND,
             reason=reason,
             interview_id=interview.id,
+            uow=uow,
         )
 
 
@@ -106,7 +110,7 @@ async def cancel_interview(uow: UnitOfWork, actor: User, interview_id: int, reas
         if slot is not None and slot.status == SlotStatus.BOOKED and slot.starts_at > now:
             slot.status = SlotStatus.OPEN
             events.announce_slot(uow, SlotEventKind.REOPENED, slot.id)
-        await refund_booking(session, interview, "Interview cancelled")
+        await refund_booking(session, interview, "Interview cancelled", uow=uow)
         other = interview.interviewer_id if is_candidate else interview.candidate_id
         payload = notifications.interview_payload(interview, reason=interview.cancel_reason)
         await notifications.notify(session, other, NotificationKind.CANCELLED, payload, uow)
@@ -200,7 +204,7 @@ async def cancel_member_schedule(
             events.announce_slot(uow, SlotEventKind.REOPENED, slot.id)
         forget(uow.loaders.slot, slot.id)
     for interview in schedule.interviews.values():
-        await refund_booking(session, interview, "Interview cancelled: a participant was blocked")
+        await refund_booking(session, interview, "Interview cancelled: a participant was blocked", uow=uow)
         other = interview.candidate_id if interview.interviewer_id == member_id else interview.interviewer_id
         payload = notifications.interview_payload(interview, reason=interview.cancel_reason)
         await notifications.notify(session, other, NotificationKind.CANCELLED, payload, uow)
@@ -229,6 +233,11 @@ async def start_interview(uow: UnitOfWork, actor: User, interview_id: int) -> In
             interview.status = InterviewStatus.IN_PROGRESS
             interview.started_at = now
             interview.updated_at = now
+            other = (
+                interview.candidate_id if actor.id == interview.interviewer_id else interview.interviewer_id
+            )
+            payload = notifications.interview_payload(interview)
+            await notifications.notify(session, other, NotificationKind.INTERVIEW_STARTED, payload, uow)
             events.announce_interview(uow, interview.id)
     _forget(uow, interview)
     return interview
@@ -269,7 +278,12 @@ async def complete_interview(uow: UnitOfWork, actor: User, interview_id: int) ->
                 LedgerKind.REWARD,
                 reason="Interview completed",
                 interview_id=interview.id,
+                uow=uow,
             )
+        payload = notifications.interview_payload(interview)
+        await notifications.notify(
+            session, interview.candidate_id, NotificationKind.INTERVIEW_COMPLETED, payload, uow
+        )
         events.announce_interview(uow, interview.id)
     _forget(uow, interview)
     return interview
@@ -314,6 +328,8 @@ async def report_no_show(uow: UnitOfWork, actor: User, interview_id: int, reason
             session, {UNIQUE_VIOLATION: "A no-show report for this interview already exists."}
         )
         await session.refresh(report)
+        payload = notifications.interview_payload(interview, reason=report.reason)
+        await notifications.notify(session, accused, NotificationKind.NO_SHOW_REPORTED, payload, uow)
     return report
 
 
@@ -347,7 +363,7 @@ async def resolve_no_show(
             interview.updated_at = now
             await session.flush()
             if report.accused_id == interview.interviewer_id:
-                await refund_booking(session, interview, "Interviewer did not show up")
+                await refund_booking(session, interview, "Interviewer did not show up", uow=uow)
                 await session.execute(
                     update(User).where(User.id == interview.interviewer_id).values(strikes=User.strikes + 1)
                 )

@@ -19,6 +19,7 @@ from dataloaders.accounts import UserRow
 from dataloaders.interviews import UserStatsRow
 from db import models
 from resolvers import points
+from resolvers.content import scoring
 from schema.calendar.types import user_calendar_feed_url
 from schema.compiled.compiler import Scope
 from schema.compiled.encodings import iso
@@ -26,12 +27,13 @@ from schema.compiled.mapped import Mapped, public, sql
 from schema.compiled.pages import NestedPage, Page
 from schema.compiled.selection import Unsupported
 from schema.context import Info
-from schema.ids import node_keys
+from schema.ids import node_keys, parse_global_id
 from schema.pagination import after_id, page_size
 from schema.permissions import is_admin, is_staff
 from schema.specializations.types import Specialization
 
 if TYPE_CHECKING:
+    from schema.content.types import ProgressPoint
     from schema.points.types import PointsEntry
 
 
@@ -230,6 +232,25 @@ class User(relay.Node, Mapped, model=models.User):
             info.context.uow, self.id, after_id=after_id(after), limit=size + 1
         )
         return _ledger_page().connection(rows, size, has_previous=after is not None)
+
+    @strawberry.field(
+        description="Scored interviews taken as candidate, oldest first, in one specialization or in "
+        "all: scores over time. Only for the member themself and staff; empty for others."
+    )
+    async def progress(
+        self, info: Info, specialization_id: strawberry.ID | None = None
+    ) -> list[Annotated[ProgressPoint, strawberry.lazy("schema.content.types")]]:
+        spec = (
+            parse_global_id(specialization_id, "Specialization", field="specializationId")
+            if specialization_id is not None
+            else None
+        )
+        if not self.is_self_or_staff(info):
+            return []
+        rows = await scoring.progress(info.context.uow, self.id, spec)
+        # ProgressPoint refers to Interview, which refers to User: resolved by name, not imported.
+        point_type = LazyType("ProgressPoint", "schema.content.types").resolve_type()
+        return [point_type.from_row(r) for r in rows]
 
     @strawberry.field(description="Secret iCalendar feed URL. Only for the member themself.")
     async def calendar_feed_url(self, info: Info) -> str | None:

@@ -19,9 +19,9 @@ from schema.accounts.types import User
 from schema.compiled.mapped import Mapped, relation
 from schema.compiled.pages import Page
 from schema.context import Info
-from schema.visibility import in_visible_interview
 from schema.ids import node_keys
 from schema.pagination import after_id, build_connection, page_size
+from schema.visibility import in_visible_interview
 
 
 def _empty_connection() -> relay.Connection[Message]:

@@ -13,6 +13,7 @@ from app.core.enums import InterviewStatus
 from app.core.errors import BadUserInput
 from db import models
 from resolvers.calendar import EventParts, build_event, calendar_text
+from resolvers.content import question_sets, scoring
 from resolvers.interviews.access import can_view_interview, is_participant
 from resolvers.interviews.feedback import visible_feedback
 from schema.accounts.types import User
@@ -28,11 +29,12 @@ from schema.compiled.compiler import Scope
 from schema.compiled.mapped import Mapped, relation, sql
 from schema.compiled.pages import NestedPage
 from schema.compiled.selection import Unsupported
+from schema.content.types import InterviewResult, Question
 from schema.context import Info
-from schema.visibility import in_visible_interview, participant_or_staff
 from schema.ids import node_keys
 from schema.slots.types import Slot
 from schema.specializations.types import Specialization
+from schema.visibility import in_visible_interview, participant_or_staff
 
 strawberry.enum(InterviewStatus, name="InterviewStatus", description="Lifecycle of an interview.")
 
@@ -167,6 +169,23 @@ class Interview(relay.Node, Mapped, model=models.Interview):
     async def feedback(self, info: Info) -> list[Feedback]:
         rows = await info.context.loaders.interview_feedback.load(self.row.id)
         return [Feedback.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="The question set, in order: for the interviewer and staff at any time (with "
+        "suggested answers), for the candidate once the interview is completed; null otherwise."
+    )
+    async def questions(self, info: Info) -> list[Question] | None:
+        viewer = info.context.viewer
+        rows = await question_sets.interview_questions(info.context.uow, viewer, self.row)
+        if rows is None:
+            return None
+        show_answer = question_sets.may_see_answers(viewer, self.row)
+        return [Question.from_row(row, show_answer=show_answer) for row in rows]
+
+    @strawberry.field(description="The interviewer's scores, once given (participants and staff).")
+    async def result(self, info: Info) -> InterviewResult | None:
+        row = await scoring.interview_result(info.context.uow, info.context.viewer, self.row)
+        return InterviewResult.from_row(row) if row else None
 
     @strawberry.field(description="This interview as an iCalendar (RFC 5545) VCALENDAR with one VEVENT.")
     async def calendar_event(self, info: Info) -> str:

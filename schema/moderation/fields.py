@@ -13,7 +13,8 @@ from resolvers.interviews import lifecycle
 from schema.accounts.types import User
 from schema.context import Info
 from schema.ids import encode_cursor, parse_global_id
-from schema.moderation.types import InterviewStatusCount, NoShowReport, PlatformStats
+from schema.moderation.types import Block, InterviewStatusCount, NoShowReport, PlatformStats
+from schema.notifications.types import Notification
 from schema.pagination import after_id, build_connection, page_size
 from schema.permissions import ADMIN_ROLES, MODERATOR_ROLES, requires_role
 
@@ -51,9 +52,49 @@ class ModerationQuery:
         nodes = [NoShowReport.from_row(r) for r in rows]
         return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
 
+    @strawberry.field(
+        description="Blocks in force now, newest first (moderators and admins).",
+        extensions=requires_role(*MODERATOR_ROLES),
+    )
+    async def active_blocks(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> relay.Connection[Block]:
+        return await _blocks(info, None, active_only=True, first=first, after=after)
+
+    @strawberry.field(
+        description="A member's blocks, in force and past, newest first (moderators and admins).",
+        extensions=requires_role(*MODERATOR_ROLES),
+    )
+    async def block_history(
+        self, info: Info, user_id: strawberry.ID, first: int | None = None, after: str | None = None
+    ) -> relay.Connection[Block]:
+        key = parse_global_id(user_id, "User", field="userId")
+        return await _blocks(info, key, active_only=False, first=first, after=after)
+
+
+async def _blocks(
+    info: Info, user_id: int | None, *, active_only: bool, first: int | None, after: str | None
+) -> relay.Connection[Block]:
+    size = page_size(first, info.context.settings)
+    rows = await moderation.blocks(
+        info.context.uow, user_id=user_id, active_only=active_only, after_id=after_id(after), limit=size + 1
+    )
+    nodes = [Block.from_row(r) for r in rows]
+    return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
+
 
 @strawberry.type
 class ModerationMutation:
+    @strawberry.mutation(
+        description="Send a member a message from the staff: stored as an ADMIN_MESSAGE notification "
+        "and delivered like every notification.",
+        extensions=requires_role(*MODERATOR_ROLES),
+    )
+    async def send_admin_message(self, info: Info, user_id: strawberry.ID, body: str) -> Notification:
+        key = parse_global_id(user_id, "User", field="userId")
+        row = await moderation.send_admin_message(info.context.uow, info.context.require_viewer(), key, body)
+        return Notification.from_row(row)
+
     @strawberry.mutation(
         description="Change a member's role. The last active admin cannot be demoted.",
         extensions=requires_role(*ADMIN_ROLES),

@@ -20,8 +20,8 @@ from schema.compiled.encodings import node_id
 from schema.compiled.mapped import Mapped, sql
 from schema.compiled.pages import Page
 from schema.context import Info
-from schema.visibility import owner
 from schema.ids import node_keys, to_global_id
+from schema.visibility import owner
 
 strawberry.enum(NotificationKind, name="NotificationKind", description="Why a member was notified.")
 

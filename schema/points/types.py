@@ -14,9 +14,9 @@ from db import models
 from resolvers import points
 from schema.compiled.mapped import Mapped, relation
 from schema.context import Info
-from schema.visibility import owner
 from schema.ids import node_keys
 from schema.interviews.types import Interview
+from schema.visibility import owner
 
 strawberry.enum(LedgerKind, name="PointsKind", description="Why a balance changed.")
 

@@ -36,6 +36,21 @@ class CreateSlotInput:
 OPEN_SLOTS = Page(Slot, slots.open_slots_statement, ("starts_at", "id"))
 
 
+@strawberry.input(description="Changes to an open slot; omitted fields stay as they are.")
+class UpdateSlotInput:
+    starts_at: datetime | None = strawberry.field(
+        default=None, description="With a time zone offset; in the future."
+    )
+    duration_minutes: int | None = strawberry.field(default=None, description="15-180.")
+    video_link: str | None = strawberry.field(
+        default=None, description="http(s) URL, at most 2000 characters."
+    )
+    title: str | None = strawberry.field(default=None, description='At most 200 characters; "" clears it.')
+    description: str | None = strawberry.field(
+        default=None, description='At most 2000 characters; "" clears it.'
+    )
+
+
 @strawberry.type
 class SlotsQuery:
     @strawberry.field(description="Open slots that start in the future, soonest first. Public.")
@@ -94,6 +109,24 @@ class SlotsMutation:
             video_link_value=input.video_link,
             title=input.title,
             description=input.description,
+        )
+        return Slot.from_row(row)
+
+    @strawberry.mutation(
+        description="Change an open slot that has not started (host only): time, duration, video link, "
+        "title, description. Board subscribers get an UPDATED event.",
+        extensions=authenticated(),
+    )
+    async def update_slot(self, info: Info, id: strawberry.ID, input: UpdateSlotInput) -> Slot:
+        changes = slots.SlotChanges(
+            starts_at=input.starts_at,
+            duration_minutes=input.duration_minutes,
+            video_link=input.video_link,
+            title=input.title,
+            description=input.description,
+        )
+        row = await slots.update_slot(
+            info.context.uow, info.context.require_viewer(), parse_global_id(id, "Slot"), changes
         )
         return Slot.from_row(row)
 

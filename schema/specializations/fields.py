@@ -1,4 +1,4 @@
-"""Specialization fields: the public catalogue and adding to it (admins)."""
+"""Specialization fields: the public catalogue and managing it (admins)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ import strawberry
 
 from resolvers import specializations
 from schema.context import Info
+from schema.ids import parse_global_id
 from schema.permissions import ADMIN_ROLES, requires_role
 from schema.specializations.types import Specialization
 
 
 @strawberry.type
 class SpecializationsQuery:
-    @strawberry.field(description="All specializations, by name.")
-    async def specializations(self, info: Info) -> list[Specialization]:
-        return [
-            Specialization.from_row(r) for r in await specializations.list_specializations(info.context.uow)
-        ]
+    @strawberry.field(description="Specializations by name; archived ones only when asked for.")
+    async def specializations(self, info: Info, include_archived: bool = False) -> list[Specialization]:
+        rows = await specializations.list_specializations(info.context.uow, include_archived=include_archived)
+        return [Specialization.from_row(r) for r in rows]
 
 
 @strawberry.type
@@ -26,3 +26,20 @@ class SpecializationsMutation:
         return Specialization.from_row(
             await specializations.create_specialization(info.context.uow, info.context.require_viewer(), name)
         )
+
+    @strawberry.mutation(
+        description="Rename a topic (names are unique, case-insensitively) and/or archive or restore it. "
+        "An archived topic takes no new slots; its slots, interviews and content stay.",
+        extensions=requires_role(*ADMIN_ROLES),
+    )
+    async def update_specialization(
+        self, info: Info, id: strawberry.ID, name: str | None = None, archived: bool | None = None
+    ) -> Specialization:
+        row = await specializations.update_specialization(
+            info.context.uow,
+            info.context.require_viewer(),
+            parse_global_id(id, "Specialization"),
+            name=name,
+            archived=archived,
+        )
+        return Specialization.from_row(row)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Iterable
+from datetime import datetime
 
 import strawberry
 from strawberry import relay
 from strawberry.dataloader import DataLoader
 
 from db import models
-from schema.compiled.mapped import Mapped, public
+from schema.compiled.mapped import Mapped, public, sql
 from schema.context import Info
 from schema.ids import node_keys
 
@@ -33,9 +34,19 @@ def specialization_soon(info: Info, specialization_id: int) -> Awaitable[Special
 class Specialization(relay.Node, Mapped, model=models.Specialization):
     id: relay.NodeID[int]
     name: str
+    archived_at: datetime | None = strawberry.field(
+        description="When an admin archived it (it then takes no new slots); null while in use."
+    )
     row: strawberry.Private[models.Specialization]
 
     sql_visible = staticmethod(public)
+
+    @strawberry.field(
+        description="True once archived: it takes no new slots.",
+        metadata=sql(lambda s: f"({s.column('archived_at')} IS NOT NULL)"),
+    )
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

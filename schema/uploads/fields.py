@@ -10,6 +10,7 @@ from strawberry.file_uploads import Upload
 from app.core.enums import UploadKind
 from app.core.errors import BadUserInput
 from resolvers import uploads
+from schema.accounts.types import User
 from schema.context import Info
 from schema.ids import parse_global_id
 from schema.permissions import authenticated
@@ -58,6 +59,13 @@ class UploadsMutation:
         return UploadedFile.from_row(
             await uploads.upload_resume(info.context.uow, info.context.require_viewer(), data)
         )
+
+    @strawberry.mutation(
+        description="Delete your avatar and its stored file (nothing changes when you have none).",
+        extensions=authenticated(),
+    )
+    async def remove_avatar(self, info: Info) -> User:
+        return User.from_row(await uploads.remove_avatar(info.context.uow, info.context.require_viewer()))
 
 
 async def _read_at_most(file: Any, limit: int) -> bytes:

@@ -44,6 +44,9 @@ RESOLVER_ONLY = {
     "User.calendarFeedUrl",
     "Interview.feedback",
     "Interview.calendarEvent",
+    "Interview.questions",
+    "Interview.result",
+    "User.progress",
 }
 PAGE_INFO = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
 
@@ -82,7 +85,7 @@ def _needs_arguments(field: Any) -> bool:
 
 
 def _connection(name: str, connection: GraphQLObjectType, arguments: str = "") -> str:
-    node = get_named_type(get_named_type(connection.fields["edges"].type).fields["node"].type)  # type: ignore[attr-defined]
+    node = get_named_type(get_named_type(connection.fields["edges"].type).fields["node"].type)
     return f"{name}{arguments} {{ edges {{ cursor node {{ {_leaves(node)} }} }} {PAGE_INFO} }}"
 
 
@@ -239,7 +242,7 @@ async def test_every_root_connection_is_equal_on_both_paths_at_its_edges(
         named = get_named_type(field.type)
         if not _is_connection(named) or _needs_arguments(field):
             continue
-        node = get_named_type(get_named_type(named.fields["edges"].type).fields["node"].type)  # type: ignore[attr-defined]
+        node = get_named_type(get_named_type(named.fields["edges"].type).fields["node"].type)
         nodes = _all_fields(node) if isinstance(node, GraphQLObjectType) else "__typename"
         for token in world.viewers.values():
             cursor = None

@@ -246,7 +246,7 @@ async def test_the_refund_helper_gives_a_booking_back_once(
     )
     row = await _row(db_session, Interview, interview["id"])
     for _ in range(2):
-        await refund_booking(db_session, row, "test")
+        await refund_booking(db_session, row, "test", uow=None)
     assert await _ledger(db_session, interview["id"]) == ["REFUND", "SPEND"]
     assert await points(client, candidate) == 1
     await assert_ledger_consistent(db_session)

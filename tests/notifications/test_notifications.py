@@ -36,10 +36,24 @@ async def test_booking_and_cancellation_notify_the_other_party(
     assert booked["kind"] == "BOOKED"
     assert booked["payload"]["interviewId"] == interview["id"]
     assert booked["readAt"] is None
-    assert await nodes(client, candidate) == []
+    # The candidate's confirmation and the point it cost (docs/product.md, rule 26).
+    confirmed, spent = await nodes(client, candidate)
+    assert confirmed["kind"] == "BOOKING_CONFIRMED"
+    assert confirmed["payload"]["interviewId"] == interview["id"]
+    assert (spent["kind"], spent["payload"]["ledgerKind"], spent["payload"]["amount"]) == (
+        "POINTS_CHANGED",
+        "SPEND",
+        -1,
+    )
     await client.data(CANCEL, {"id": interview["id"], "r": "sick"}, token=candidate.access_token)
     kinds = [n["kind"] for n in await nodes(client, host)]
     assert kinds == ["CANCELLED", "BOOKED"]  # newest first
+    refund = (await nodes(client, candidate))[0]
+    assert (refund["kind"], refund["payload"]["ledgerKind"], refund["payload"]["amount"]) == (
+        "POINTS_CHANGED",
+        "REFUND",
+        1,
+    )
     assert (await nodes(client, host))[0]["payload"]["reason"] == "sick"
 
 
@@ -100,7 +114,12 @@ async def test_payloads_store_database_ids_and_show_global_ids(
     stored = (await db_session.scalars(mine.order_by(Notification.id))).all()
     interview_id = db_id(interview["id"])
     assert stored[0] == {"interview_id": interview_id, "starts_at": stored[0]["starts_at"]}
-    assert stored[1] == {"amount": 2, "balance_after": stored[1]["balance_after"], "reason": "promo"}
+    assert stored[1] == {
+        "amount": 2,
+        "balance_after": stored[1]["balance_after"],
+        "reason": "promo",
+        "ledger_kind": "ADJUSTMENT",
+    }
     points_changed, booked = await nodes(client, host)
     assert booked["payload"] == {
         "interviewId": to_global_id("Interview", interview_id),
@@ -111,4 +130,5 @@ async def test_payloads_store_database_ids_and_show_global_ids(
         "amount": 2,
         "balanceAfter": stored[1]["balance_after"],
         "reason": "promo",
+        "ledgerKind": "ADJUSTMENT",
     }

@@ -1,4 +1,5 @@
-"""Reminders: due interviews are claimed once, even by racing schedulers in several instances."""
+"""Reminders: due interviews are claimed once, even by racing schedulers in several instances; the
+job queue runs them as a periodic job."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.core.channels import Channels
 from app.core.clock import Clock
-from app.jobs.reminders import ReminderScheduler
+from app.jobs.reminders import remind_due_interviews
+from app.jobs.worker import JobWorker
 from db.models import Interview, Notification, Slot, Specialization
 from resolvers.interviews.reminders import send_due_reminders
 from resolvers.unit_of_work import Services, UnitOfWork
@@ -125,8 +127,18 @@ async def test_racing_schedulers_remind_each_participant_exactly_once(
     assert await remind(instances[0], 15) == 0
 
 
-async def test_scheduler_skips_interviews_not_yet_due_or_cancelled(
-    committing_client: GraphQLClient, engine: AsyncEngine, app_state: Services, clock: Clock
+async def reminded_ids(engine: AsyncEngine) -> list[int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(Interview.id).where(Interview.reminder_sent_at.is_not(None)))
+        return list(rows.scalars().all())
+
+
+async def test_periodic_job_skips_interviews_not_yet_due_or_cancelled(
+    committing_client: GraphQLClient,
+    engine: AsyncEngine,
+    app_state: Services,
+    clock: Clock,
+    database_url: str,
 ) -> None:
     members = [db_id((await committing_client.sign_up(n)).id) for n in ("h1", "c1", "h2", "c2")]
     start = (clock.now() + timedelta(days=5)).replace(microsecond=0)
@@ -137,17 +149,21 @@ async def test_scheduler_skips_interviews_not_yet_due_or_cancelled(
     shifted = Clock()
     shifted.offset = start - timedelta(minutes=9) - Clock().now()
     instance = dataclasses.replace(
-        app_state, sessionmaker=async_sessionmaker(engine, expire_on_commit=False), clock=shifted
+        app_state,
+        sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
+        clock=shifted,
+        # Every second, so that the test sees a run of the job queue's scheduler soon.
+        settings=app_state.settings.model_copy(update={"reminder_schedule": "* * * * * *"}),
     )
-    scheduler = ReminderScheduler(instance, minutes_before=15, interval=0.05)
-    scheduler.start()
-    await asyncio.sleep(0.3)
-    await scheduler.stop()
-    async with engine.connect() as conn:
-        reminded = (
-            (await conn.execute(select(Interview.id).where(Interview.reminder_sent_at.is_not(None))))
-            .scalars()
-            .all()
-        )
-    assert reminded == [due]  # not the cancelled one, nor the one starting in two hours
-    assert later not in reminded
+    worker = JobWorker(instance, database_url, reminders=True)
+    await worker.start()
+    try:
+        for _ in range(100):
+            if await reminded_ids(engine):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+    assert await reminded_ids(engine) == [due]  # not the cancelled one, nor the one starting in two hours
+    assert later not in await reminded_ids(engine)
+    assert await remind_due_interviews(instance) == 0  # a later round finds nothing left

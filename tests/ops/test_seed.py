@@ -41,6 +41,13 @@ CHECKS = {
     "future_open_slots": "SELECT count(*) FROM slots WHERE status = 'OPEN' AND starts_at > now()",
     "notifications": "SELECT count(*) FROM notifications",
     "staff": "SELECT count(*) FROM users WHERE role IN ('ADMIN', 'MODERATOR')",
+    "questions": "SELECT count(*) FROM questions",
+    "results": "SELECT count(*) FROM interview_results",
+    # every result scores every criterion of its rubric, and only completed interviews have one
+    "bad_results": """SELECT count(*) FROM interview_results r JOIN interviews i ON i.id = r.interview_id
+        WHERE i.status <> 'COMPLETED' OR (SELECT count(*) FROM criterion_scores s WHERE s.result_id = r.id)
+        <> (SELECT count(*) FROM rubric_criteria c WHERE c.rubric_id = r.rubric_id)""",
+    "block_history": "SELECT count(*) FROM blocks",
 }
 
 
@@ -98,6 +105,10 @@ def test_seed_demo_twice_gives_consistent_balanced_data(seed_database: str) -> N
     assert first["staff"] >= 2
     assert set(first["by_status"]) == {"SCHEDULED", "IN_PROGRESS", "COMPLETED", "CANCELLED", "NO_SHOW"}
     assert first["completed_without_feedback"] < first["by_status"]["COMPLETED"]
+    assert first["questions"] > 0
+    assert 0 < first["results"] <= first["by_status"]["COMPLETED"]
+    assert first["bad_results"] == 0
+    assert first["block_history"] == 1
     assert "admin@demo.mockinterview" in first_output
 
 

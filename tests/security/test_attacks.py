@@ -126,6 +126,12 @@ async def _owned_objects(
         'mutation { createApiKey(name: "k", scope: READ_WRITE) { apiKey { id } } }', token=owner.access_token
     )
     objects["ApiKey"] = created["createApiKey"]["apiKey"]["id"]
+    hook = await client.data(
+        'mutation { createWebhook(input: {url: "http://127.0.0.1:9/h", events: [BOOKED]}) '
+        "{ webhook { id } } }",
+        token=owner.access_token,
+    )
+    objects["Webhook"] = hook["createWebhook"]["webhook"]["id"]
     pdf = b"%PDF-1.4\n%%EOF\n"
     query = "mutation($f: Upload!) { uploadResume(file: $f) { id } }"
     kwargs = multipart(query, {"f": None}, ["f"])
@@ -178,10 +184,19 @@ def _set_path(variables: dict[str, Any], path: str, value: str, root: RootField)
     if len(parts) == 1:
         variables[parts[0]] = [value] if named(arg.type) is not arg.type and "[" in str(arg.type) else value
         return
-    target = variables.setdefault(parts[0], {})
-    for part in parts[1:-1]:
-        target = target.setdefault(part, {})
-    target[parts[-1]] = value
+    _assign(variables.setdefault(parts[0], {}), parts[1:], value)
+
+
+def _assign(target: Any, parts: list[str], value: str) -> None:
+    """Set the ID at `parts` below `target`; inside a list of input objects, in each element."""
+    if isinstance(target, list):
+        for item in target:
+            _assign(item, parts, value)
+        return
+    if len(parts) == 1:
+        target[parts[0]] = value
+        return
+    _assign(target.setdefault(parts[0], {}), parts[1:], value)
 
 
 def _leaked(value: Any) -> bool:

@@ -342,6 +342,17 @@ CONNECTIONS = {
     "Query.notifications": ("query($a: String) { notifications(after: $a) { edges { cursor } } }", "member"),
     "Query.openSlots": ("query($a: String) { openSlots(after: $a) { edges { cursor } } }", "anonymous"),
     "Query.myInterviews": ("query($a: String) { myInterviews(after: $a) { edges { cursor } } }", "member"),
+    "Query.questions": (
+        f'query($a: String) {{ questions(specializationId: "{global_id("Specialization", 1)}", after: $a) '
+        "{ edges { cursor } } }",
+        "member",
+    ),
+    "Query.activeBlocks": ("query($a: String) { activeBlocks(after: $a) { edges { cursor } } }", "admin"),
+    "Query.blockHistory": (
+        f'query($a: String) {{ blockHistory(userId: "{global_id("User", 1)}", after: $a) '
+        "{ edges { cursor } } }",
+        "admin",
+    ),
     "User.pointsLedger": (
         "query($a: String) { me { pointsLedger(after: $a) { edges { cursor } } } }",
         "member",
@@ -350,7 +361,17 @@ CONNECTIONS = {
         "query($a: String) { myInterviews { edges { node { messages(after: $a) { edges { cursor } } } } } }",
         "member",
     ),
+    "Query.failedDeliveries": (
+        "query($a: String) { failedDeliveries(after: $a) { edges { cursor } } }",
+        "admin",
+    ),
+    "Webhook.deliveries": (  # the member's webhook, created by the test
+        "query($a: String) { webhooks { deliveries(after: $a) { edges { cursor } } } }",
+        "member",
+    ),
 }
+CREATE_WEBHOOK = """mutation { createWebhook(input: {url: "http://127.0.0.1:9/hook", events: [BOOKED]}) {
+  secret } }"""
 
 
 async def test_cursors_of_odd_json_are_bad_input_on_every_connection(callers: Callers, booked: str) -> None:
@@ -364,6 +385,7 @@ async def test_cursors_of_odd_json_are_bad_input_on_every_connection(callers: Ca
     }
     assert with_after == set(CONNECTIONS)
     tokens = {"admin": callers.admin.access_token, "member": callers.member.access_token, "anonymous": None}
+    assert (await post(callers.http, CREATE_WEBHOOK, {}, tokens["member"])).status_code == 200
     for name, (query, caller) in CONNECTIONS.items():
         for cursor in ODD_CURSORS:
             assert await refusal(callers.http, query, {"a": cursor}, tokens[caller]) == (

@@ -9,7 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from db.models import AuditEntry, Feedback, NoShowReport
+from db.models import (
+    AuditEntry,
+    Block,
+    Delivery,
+    Feedback,
+    Interview,
+    InterviewResult,
+    NoShowReport,
+    Question,
+    Rubric,
+    RubricCriterion,
+)
 from schema.ids import to_global_id
 from tests.attack_support import graphql_schema, multipart
 from tests.helpers import GraphQLClient, Member, db_id
@@ -33,6 +44,39 @@ async def _first_id(client: GraphQLClient, query: str, token: str, *path: str) -
         value = value[key]
     node_id: str = value["edges"][0]["node"]["id"]
     return node_id
+
+
+async def _content_rows(
+    session: AsyncSession, interview_key: int, host: Member, candidate: Member, stranger: Member
+) -> dict[str, str]:
+    """A question, a rubric with a criterion, a result of the interview and a block: global IDs by type."""
+    interview = await session.get(Interview, interview_key)
+    assert interview is not None
+    spec = interview.specialization_id
+    question = Question(specialization_id=spec, body="Why?", difficulty="EASY")
+    rubric = Rubric(specialization_id=spec, name="R")
+    block = Block(user_id=db_id(stranger.id), reason="spam")
+    session.add_all([question, rubric, block])
+    await session.flush()
+    criterion = RubricCriterion(rubric_id=rubric.id, position=0, name="C", weight=1)
+    result = InterviewResult(
+        interview_id=interview_key,
+        rubric_id=rubric.id,
+        interviewer_id=db_id(host.id),
+        candidate_id=db_id(candidate.id),
+        specialization_id=spec,
+        overall_score=3.0,
+    )
+    session.add_all([criterion, result])
+    await session.flush()
+    rows: dict[str, Any] = {
+        "Question": question,
+        "Rubric": rubric,
+        "RubricCriterion": criterion,
+        "InterviewResult": result,
+        "Block": block,
+    }
+    return {name: to_global_id(name, row.id) for name, row in rows.items()}
 
 
 async def test_every_node_type_resolves_with_its_visibility_rule(
@@ -77,6 +121,22 @@ async def test_every_node_type_resolves_with_its_visibility_rule(
     )
     db_session.add_all([feedback, report])
     await db_session.flush()
+    content = await _content_rows(db_session, interview_key, host, candidate, stranger)
+    webhook = await client.data(
+        'mutation { createWebhook(input: {url: "http://127.0.0.1:9/h", events: [BOOKED]}) '
+        "{ webhook { id } } }",
+        token=host.access_token,
+    )
+    webhook_id = webhook["createWebhook"]["webhook"]["id"]
+    delivery = Delivery(
+        notification_id=db_id(notification),
+        user_id=db_id(host.id),
+        kind="BOOKED",
+        channel="WEBHOOK",
+        webhook_id=db_id(webhook_id),
+    )
+    db_session.add(delivery)
+    await db_session.flush()
     audit = await db_session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
     assert audit is not None
 
@@ -95,6 +155,13 @@ async def test_every_node_type_resolves_with_its_visibility_rule(
         "ApiKey": (api_key["createApiKey"]["apiKey"]["id"], {"host"}),
         "UploadedFile": (await _upload_resume(client, candidate), {"candidate", "host", "admin"}),
         "AuditEntry": (to_global_id("AuditEntry", audit.id), {"admin"}),
+        "Question": (content["Question"], everyone - {"anonymous"}),
+        "Rubric": (content["Rubric"], everyone - {"anonymous"}),
+        "RubricCriterion": (content["RubricCriterion"], everyone - {"anonymous"}),
+        "InterviewResult": (content["InterviewResult"], {"host", "candidate", "admin"}),
+        "Block": (content["Block"], {"admin"}),
+        "Webhook": (webhook_id, {"host"}),
+        "Delivery": (to_global_id("Delivery", delivery.id), {"host", "admin"}),
     }
     schema = graphql_schema()
     node_types = {

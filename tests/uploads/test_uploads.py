@@ -216,3 +216,24 @@ async def test_resume_access_control(
     assert seen["resume"]["url"] == url
     assert (await http.get("/files/" + "0" * 32 + ".pdf")).status_code == 404
     assert (await http.get("/files/..%2F..%2Fetc%2Fpasswd")).status_code == 404
+
+
+REMOVE_AVATAR = "mutation { removeAvatar { id } }"
+
+
+async def test_remove_avatar_deletes_the_row_and_the_file(http: httpx.AsyncClient) -> None:
+    client = GraphQLClient(http)
+    member, other = await client.sign_up("up"), await client.sign_up("other")
+    body = (await upload(http, AVATAR, png(8, 8), token=member.access_token)).json()
+    url = body["data"]["uploadAvatar"]["url"]
+    await upload(http, AVATAR, png(9, 9), token=other.access_token)
+    assert (await http.get(url)).status_code == 200
+    assert await client.error_code(REMOVE_AVATAR) == "UNAUTHENTICATED"
+
+    removed = await client.data(REMOVE_AVATAR, token=member.access_token)
+    assert removed["removeAvatar"]["id"] == member.id
+    assert (await client.data(AVATAR_OF, {"u": member.id}))["avatar"] is None
+    assert (await http.get(url)).status_code == 404  # the stored file is gone too
+    assert (await client.data(AVATAR_OF, {"u": other.id}))["avatar"] is not None  # only one's own
+    again = await client.data(REMOVE_AVATAR, token=member.access_token)  # nothing left: no change
+    assert again["removeAvatar"]["id"] == member.id
