@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry
@@ -58,10 +58,20 @@ async def audit_entries(
     until: datetime | None = None,
 ) -> Sequence[AuditEntry]:
     """Newest first; `since` inclusive, `until` exclusive."""
+    statement = audit_statement(
+        after_id=after_id, limit=limit, action=action or None, actor_id=actor_id, since=since, until=until
+    )
+    return (await uow.db.execute(statement)).scalars().all()
+
+
+def audit_statement(
+    *, after_id: Any, limit: Any, action: Any, actor_id: Any, since: Any, until: Any
+) -> Select[Any]:
+    """The audit log, newest first; `since` inclusive, `until` exclusive."""
     statement = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if after_id is not None:
         statement = statement.where(AuditEntry.id < after_id)
-    if action:
+    if action is not None:
         statement = statement.where(AuditEntry.action == action)
     if actor_id is not None:
         statement = statement.where(AuditEntry.actor_id == actor_id)
@@ -69,4 +79,4 @@ async def audit_entries(
         statement = statement.where(AuditEntry.created_at >= since)
     if until is not None:
         statement = statement.where(AuditEntry.created_at < until)
-    return (await uow.db.execute(statement)).scalars().all()
+    return statement

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.enums import STAFF_ROLES, ControlKind, InterviewStatus, NoShowStatus, NotificationKind, Role
@@ -197,12 +197,20 @@ async def no_show_reports(
     uow: UnitOfWork, *, status: NoShowStatus | None, after_id: int | None, limit: int
 ) -> Sequence[NoShowReport]:
     """The moderators' queue: reports oldest first (a queue is worked from its head)."""
+    statement = no_show_queue_statement(
+        status=status.value if status else None, after_id=after_id, limit=limit
+    )
+    return (await uow.db.execute(statement)).scalars().all()
+
+
+def no_show_queue_statement(*, status: Any, after_id: Any, limit: Any) -> Select[Any]:
+    """No-show reports oldest first, with the status given, after the report `after_id`."""
     statement = select(NoShowReport).order_by(NoShowReport.id).limit(limit)
     if status is not None:
         statement = statement.where(NoShowReport.status == status)
     if after_id is not None:
         statement = statement.where(NoShowReport.id > after_id)
-    return (await uow.db.execute(statement)).scalars().all()
+    return statement
 
 
 async def set_role(uow: UnitOfWork, actor: User | None, user_id: int, role: Role) -> User:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.core.enums import Role
@@ -18,12 +19,18 @@ from resolvers.unit_of_work import UnitOfWork
 NAME_TAKEN = "A specialization with this name exists."
 
 
+def specializations_statement(*, include_archived: bool) -> Select[Any]:
+    """Specializations by name (case-insensitively), archived ones only when asked for."""
+    statement = select(Specialization).order_by(func.lower(Specialization.name), Specialization.id)
+    if not include_archived:
+        statement = statement.where(Specialization.archived_at.is_(None))
+    return statement
+
+
 async def list_specializations(
     uow: UnitOfWork, *, include_archived: bool = False
 ) -> Sequence[Specialization]:
-    statement = select(Specialization).order_by(func.lower(Specialization.name))
-    if not include_archived:
-        statement = statement.where(Specialization.archived_at.is_(None))
+    statement = specializations_statement(include_archived=include_archived)
     return (await uow.db.execute(statement)).scalars().all()
 
 

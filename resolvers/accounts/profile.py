@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import Select, delete, insert, or_, select, update
 
 from app.core.enums import Role
 from app.core.errors import BadUserInput, NotFound
@@ -60,22 +61,36 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def search_users(
-    uow: UnitOfWork, *, search: str | None, role: Role | None, after_id: int | None, limit: int
-) -> Sequence[User]:
-    """Members ordered by id, optionally filtered by role and by `search`: a substring of the display
-    name, or the whole email (case-insensitive). Emails never match by substring, so staff cannot
-    probe which addresses are registered one fragment at a time (docs/product.md, rule 20)."""
+def search_terms(search: str | None) -> tuple[str | None, str | None]:
+    """(LIKE pattern of the display name, whole email) of a member search: a substring of the
+    display name, or the whole email (case-insensitive). Emails never match by substring, so staff
+    cannot probe which addresses are registered one fragment at a time (docs/product.md, rule 20)."""
+    if not search:
+        return None, None
+    term = validation.text(search, "search", min_length=1, max_length=254)
+    # Emails are stored trimmed and in lower case (CHECK email = lower(email)).
+    return f"%{_escape_like(term)}%", term.lower()
+
+
+def users_statement(*, pattern: Any, email: Any, role: Any, after_id: Any, limit: Any) -> Select[Any]:
+    """Members ordered by id, filtered by `search_terms` and role, after the member `after_id`."""
     statement = select(User).order_by(User.id).limit(limit)
-    if search:
-        term = validation.text(search, "search", min_length=1, max_length=254)
-        pattern = f"%{_escape_like(term)}%"
-        # Emails are stored trimmed and in lower case (CHECK email = lower(email)).
-        statement = statement.where(or_(User.display_name.ilike(pattern), User.email == term.lower()))
-    if role:
+    if pattern is not None and email is not None:
+        statement = statement.where(or_(User.display_name.ilike(pattern), User.email == email))
+    if role is not None:
         statement = statement.where(User.role == role)
     if after_id is not None:
         statement = statement.where(User.id > after_id)
+    return statement
+
+
+async def search_users(
+    uow: UnitOfWork, *, search: str | None, role: Role | None, after_id: int | None, limit: int
+) -> Sequence[User]:
+    """Members ordered by id, optionally filtered by role and by `search` (see `search_terms`)."""
+    pattern, email = search_terms(search)
+    role_value = role.value if role else None
+    statement = users_statement(pattern=pattern, email=email, role=role_value, after_id=after_id, limit=limit)
     return (await uow.db.execute(statement)).scalars().all()
 
 

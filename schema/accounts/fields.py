@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry import relay
 
@@ -9,10 +11,11 @@ from app.core.enums import Role
 from resolvers.accounts import credentials, profile, sessions
 from resolvers.accounts.sessions import IssuedTokens
 from schema.accounts.types import AuthPayload, User
-from schema.compiled.plans import compiled_object
+from schema.compiled.pages import Page
+from schema.compiled.plans import compiled_object, compiled_page
 from schema.context import Info
-from schema.ids import encode_cursor, parse_global_id
-from schema.pagination import after_id, build_connection, page_size
+from schema.ids import parse_global_id
+from schema.pagination import after_id, page_size
 from schema.permissions import MODERATOR_ROLES, authenticated, requires_role
 
 
@@ -46,6 +49,10 @@ def _payload(tokens: IssuedTokens) -> AuthPayload:
         expires_in=tokens.expires_in,
         user=User.of_caller(tokens.user),  # the caller: its private fields resolve
     )
+
+
+# Staff's member search: the same statement on both paths (resolvers/accounts/profile.py).
+USERS = Page(User, profile.users_statement, ("id",))
 
 
 @strawberry.type
@@ -83,15 +90,21 @@ class AccountsQuery:
         after: str | None = None,
     ) -> relay.Connection[User]:
         size = page_size(first, info.context.settings)
+        pattern, email = profile.search_terms(search)
+        values: dict[str, Any] = {
+            "pattern": pattern,
+            "email": email,
+            "role": role.value if role else None,
+            "after_id": after_id(after),
+            "limit": size + 1,
+        }
+        compiled = await compiled_page(info, USERS, values, size=size, has_previous=after is not None)
+        if compiled is not None:
+            return compiled[0]  # type: ignore[return-value]  # passed through by the executor
         rows = await profile.search_users(
-            info.context.uow,
-            search=search,
-            role=role,
-            after_id=after_id(after),
-            limit=size + 1,
+            info.context.uow, search=search, role=role, after_id=values["after_id"], limit=size + 1
         )
-        nodes = [User.from_row(r) for r in rows]
-        return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
+        return USERS.connection(rows, size, has_previous=after is not None)
 
 
 @strawberry.type

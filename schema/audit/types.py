@@ -4,44 +4,44 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from db import models
+from resolvers.audit import audit_statement
 from schema.accounts.types import User
+from schema.compiled.compiler import Scope
+from schema.compiled.mapped import Mapped, relation, sql
+from schema.compiled.pages import Page
 from schema.context import Info
 from schema.ids import node_keys
 from schema.permissions import is_admin
 
-if TYPE_CHECKING:
-    pass
+
+def _admins_only(scope: Scope) -> str:
+    """`AuditEntry.resolve_nodes`: admins only, as the `auditLog` field."""
+    return "true" if scope.compiler.is_admin else "false"
+
+
+def _target_sql(scope: Scope) -> str:
+    kind, key = scope.column("target_type"), scope.column("target_id")
+    encoded = f"translate(encode(convert_to({kind} || ':' || {key}, 'UTF8'), 'base64'), E'\\n', '')"
+    return f"CASE WHEN {kind} IS NULL OR {key} IS NULL THEN NULL ELSE {encoded} END"
 
 
 @strawberry.type(name="AuditEntry", description="An administrative or security event.")
-class AuditEntry(relay.Node):
+class AuditEntry(relay.Node, Mapped, model=models.AuditEntry):
     id: relay.NodeID[int]
     action: str
     created_at: datetime
-    details: JSON
-    actor_id: strawberry.Private[int | None]
     target_type: str | None
-    target_key: strawberry.Private[int | None]
+    row: strawberry.Private[models.AuditEntry]
+    actor: User | None = relation("actor_id", description="Who did it; null for anonymous or system actions.")
 
-    @classmethod
-    def from_row(cls, row: models.AuditEntry) -> AuditEntry:
-        details: Any = row.details
-        return cls(
-            id=row.id,
-            action=row.action,
-            created_at=row.created_at,
-            details=details,
-            actor_id=row.actor_id,
-            target_type=row.target_type,
-            target_key=row.target_id,
-        )
+    sql_visible = staticmethod(_admins_only)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -54,15 +54,18 @@ class AuditEntry(relay.Node):
         rows = await info.context.loaders.audit_entry.load_many(keys)
         return [cls.from_row(row) if row else None for row in rows]
 
-    @strawberry.field(description="Who did it; null for anonymous or system actions.")
-    async def actor(self, info: Info) -> User | None:
-        if self.actor_id is None:
-            return None
-        row = await info.context.loaders.user.load(self.actor_id)
-        return User.from_row(row) if row else None
+    @strawberry.field(metadata=sql(lambda s: s.column("details")))
+    def details(self) -> JSON:
+        details: Any = self.row.details
+        return cast(JSON, details)
 
-    @strawberry.field(description="Global ID of the object acted on.")
+    @strawberry.field(description="Global ID of the object acted on.", metadata=sql(_target_sql))
     def target(self) -> strawberry.ID | None:
-        if self.target_type is None or self.target_key is None:
+        kind, key = self.row.target_type, self.row.target_id
+        if kind is None or key is None:
             return None
-        return strawberry.ID(str(relay.GlobalID(self.target_type, str(self.target_key))))
+        return strawberry.ID(str(relay.GlobalID(kind, str(key))))
+
+
+# `Query.auditLog`: the same statement on both paths (resolvers/audit.py).
+AUDIT_LOG = Page(AuditEntry, audit_statement, ("id",), descending=True)

@@ -41,6 +41,7 @@ class Page:
     statement: Callable[..., Select[Any]]
     keyset: tuple[str, ...]
     descending: bool = False
+    order: Callable[[str], str] | None = None  # the statement's ORDER BY over an alias, when not the keyset
 
     def cursor_of(self, row: Any) -> str:
         values = (getattr(row, name) for name in self.keyset)
@@ -52,6 +53,8 @@ class Page:
         return build_connection(nodes, size, lambda node: self.cursor_of(node.row), has_previous=has_previous)
 
     def order_sql(self, alias: str) -> str:
+        if self.order is not None:
+            return self.order(alias)
         direction = " DESC" if self.descending else ""
         return ", ".join(f"{alias}.{name}{direction}" for name in self.keyset)
 

@@ -80,6 +80,17 @@ async def compiled_object(
     return Precompleted(None if text is None else orjson.Fragment(text))
 
 
+async def compiled_list(info: Info, page: Page, values: dict[str, Any]) -> Precompleted | None:
+    """The current field's list: every row of `page`'s statement in its order (`page.keyset` names
+    the order's columns), or None when its selection does not compile."""
+    found = _plan_for(info, page, values, lambda root: _list_plan(root, page, values))
+    if found is None:
+        return None
+    plan, bindings = found
+    records = await info.context.db.fetch_raw(plan.sql, *plan.params.bind(bindings))
+    return Precompleted([orjson.Fragment(record["n0"]) for record in records])
+
+
 @dataclass(frozen=True)
 class _Root:
     """The current root field, read from its document."""
@@ -177,6 +188,14 @@ def _page_plan(root: _Root, page: Page, values: dict[str, Any]) -> Plan:
     columns = "".join(f", ({node})::text AS n{i}" for i, node in enumerate(node_sql))
     sql = f"SELECT {keys.rstrip(', ')}{columns} FROM ({rows}) p ORDER BY {page.order_sql('p')}"
     return Plan(sql, compiler.params, layout)
+
+
+def _list_plan(root: _Root, page: Page, values: dict[str, Any]) -> Plan:
+    compiler = root.compiler
+    body = compiler.object(page.node, "p", root.selected.selections)
+    rows = page.statement_sql(compiler.params, values, {})
+    sql = f"SELECT ({body})::text AS n0 FROM ({rows}) p ORDER BY {page.order_sql('p')}"
+    return Plan(sql, compiler.params, None)
 
 
 def _object_plan(root: _Root, cls: type[Mapped]) -> Plan:

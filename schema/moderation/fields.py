@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -11,12 +12,17 @@ from app.core.enums import NoShowStatus, Role
 from resolvers import moderation
 from resolvers.interviews import lifecycle
 from schema.accounts.types import User
+from schema.compiled.pages import Page
+from schema.compiled.plans import compiled_page
 from schema.context import Info
 from schema.ids import encode_cursor, parse_global_id
 from schema.moderation.types import Block, InterviewStatusCount, NoShowReport, PlatformStats
 from schema.notifications.types import Notification
 from schema.pagination import after_id, build_connection, page_size
 from schema.permissions import ADMIN_ROLES, MODERATOR_ROLES, requires_role
+
+# The moderators' no-show queue: the same statement on both paths (resolvers/moderation.py).
+NO_SHOW_QUEUE = Page(NoShowReport, moderation.no_show_queue_statement, ("id",))
 
 
 @strawberry.type
@@ -46,11 +52,18 @@ class ModerationQuery:
         after: str | None = None,
     ) -> relay.Connection[NoShowReport]:
         size = page_size(first, info.context.settings)
+        values: dict[str, Any] = {
+            "status": status.value if status else None,
+            "after_id": after_id(after),
+            "limit": size + 1,
+        }
+        compiled = await compiled_page(info, NO_SHOW_QUEUE, values, size=size, has_previous=after is not None)
+        if compiled is not None:
+            return compiled[0]  # type: ignore[return-value]  # passed through by the executor
         rows = await moderation.no_show_reports(
-            info.context.uow, status=status, after_id=after_id(after), limit=size + 1
+            info.context.uow, status=status, after_id=values["after_id"], limit=size + 1
         )
-        nodes = [NoShowReport.from_row(r) for r in rows]
-        return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
+        return NO_SHOW_QUEUE.connection(rows, size, has_previous=after is not None)
 
     @strawberry.field(
         description="Blocks in force now, newest first (moderators and admins).",

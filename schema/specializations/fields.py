@@ -5,16 +5,30 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import specializations
+from schema.compiled.pages import Page
+from schema.compiled.plans import compiled_list
 from schema.context import Info
 from schema.ids import parse_global_id
 from schema.permissions import ADMIN_ROLES, requires_role
 from schema.specializations.types import Specialization
+
+# The list of topics: the same statement on both paths (resolvers/specializations.py).
+SPECIALIZATIONS = Page(
+    Specialization,
+    specializations.specializations_statement,
+    ("id",),
+    order=lambda alias: f"lower({alias}.name), {alias}.id",
+)
 
 
 @strawberry.type
 class SpecializationsQuery:
     @strawberry.field(description="Specializations by name; archived ones only when asked for.")
     async def specializations(self, info: Info, include_archived: bool = False) -> list[Specialization]:
+        values = {"include_archived": include_archived}
+        compiled = await compiled_list(info, SPECIALIZATIONS, values)
+        if compiled is not None:
+            return compiled  # type: ignore[return-value]  # passed through by the executor
         rows = await specializations.list_specializations(info.context.uow, include_archived=include_archived)
         return [Specialization.from_row(r) for r in rows]
 
