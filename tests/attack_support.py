@@ -21,6 +21,7 @@ from graphql import (
 
 from app.core.settings import Settings
 from schema.build import build_schema
+from schema.core_schema import graphql_core_schema
 
 PUBLIC_MUTATIONS = {"signUp", "logIn", "refreshTokens", "logOut"}
 ValueFor = Callable[[str, GraphQLType], Any]
@@ -63,14 +64,14 @@ def named(type_: GraphQLType) -> Any:
 
 def graphql_schema() -> GraphQLSchema:
     """The executable schema as the server builds it."""
-    return build_schema(Settings())._schema
+    return graphql_core_schema(build_schema(Settings()))
 
 
 def root_fields() -> list[RootField]:
     """Every query and mutation, with the permission directives printed in the SDL."""
     strawberry_schema = build_schema(Settings())
     document = graphql.parse(str(strawberry_schema))
-    schema = strawberry_schema._schema
+    schema = graphql_core_schema(strawberry_schema)
     fields: list[RootField] = []
     for definition in document.definitions:
         name = getattr(getattr(definition, "name", None), "value", None)

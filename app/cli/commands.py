@@ -32,6 +32,7 @@ from db.session import create_engine, create_sessionmaker
 from resolvers import moderation
 from resolvers.unit_of_work import Services, UnitOfWork
 from schema.build import build_schema
+from schema.core_schema import graphql_core_schema
 
 ROLES = tuple(Role)
 
@@ -221,7 +222,7 @@ def cmd_build_allowlist(args: argparse.Namespace, settings: Settings) -> int:
     """Print the PERSISTED_QUERIES_FILE for a client's operations, each checked against the schema."""
     schema = build_schema(settings.model_copy(update={"persisted_queries": "off"}))
     try:
-        manifest = build_manifest([Path(path) for path in args.paths], schema=schema._schema)
+        manifest = build_manifest([Path(path) for path in args.paths], schema=graphql_core_schema(schema))
     except (OSError, ValueError) as exc:
         print(f"build-allowlist: {exc}", file=sys.stderr)
         return 1

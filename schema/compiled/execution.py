@@ -3,8 +3,8 @@
 Compiled fields (plans.py) return a `Precompleted`: the response value built from JSON that
 PostgreSQL made. graphql-core would otherwise complete it against the field's selection again;
 `complete_value` passes it through as it is. This overrides a public method of graphql-core's
-`ExecutionContext` (through Strawberry's public `execution_context_class`); graphql-core is pinned to
-3.3.x in pyproject.toml and tests/execution/test_execution_hook.py fails when the signature moves.
+`Executor` (through Strawberry's public `execution_context_class`); graphql-core is pinned to
+3.3.x in pyproject.toml and tests/http/test_pinned_hooks.py fails when the signature moves.
 """
 
 from __future__ import annotations

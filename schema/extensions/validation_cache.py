@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from schema.core_schema import graphql_core_schema
 from schema.extensions.suggestions import validate_document
 
 MAX_ENTRIES = 1000
@@ -30,7 +31,7 @@ class StableValidationCache(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
-        schema = ctx.schema._schema
+        schema = graphql_core_schema(ctx.schema)
         document = ctx.graphql_document
         assert document is not None
         rules = tuple(ctx.validation_rules)

@@ -19,6 +19,7 @@ from app.core.persisted_queries import document_hash, parse_allowlist
 from app.http.factory import create_app
 from app.http.persisted_queries import build_manifest
 from schema.build import build_schema
+from schema.core_schema import graphql_core_schema
 from tests.conftest import make_settings
 from tests.helpers import GraphQLClient
 from tests.http.test_response_cache import cache_of, wait_usable
@@ -267,7 +268,7 @@ def test_allowlist_files_in_both_formats(operations_dir: Path) -> None:
     for bad in bad_files:
         with pytest.raises(ValueError, match=r"manifest|entry"):
             parse_allowlist(bad)
-    schema = build_schema(make_settings("postgresql://unused", None))._schema
+    schema = graphql_core_schema(build_schema(make_settings("postgresql://unused", None)))
     with pytest.raises(ValueError, match="no fragment"):
         build_manifest([operations_dir / "specs.graphql"], schema=schema)
 

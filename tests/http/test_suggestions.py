@@ -17,6 +17,7 @@ from strawberry.types import ExecutionResult
 from app.core.settings import Settings
 from app.http.factory import create_app
 from schema.build import build_schema
+from schema.core_schema import graphql_core_schema
 from schema.extensions.suggestions import STRAWBERRY_RULES, QuietExecutionContext
 from tests.conftest import TEST_SECRET, make_settings
 from tests.helpers import GraphQLClient
@@ -109,7 +110,7 @@ def test_the_mechanism_still_matches_the_libraries(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(strawberry_schema, "validate", spy)
     schema = build_schema(Settings(secret_key=TEST_SECRET))
-    strawberry_schema.validate_document(schema._schema, parse("{ __typename }"), ())
+    strawberry_schema.validate_document(graphql_core_schema(schema), parse("{ __typename }"), ())
     assert captured == [STRAWBERRY_RULES]
     assert schema.execution_context_class is not QuietExecutionContext  # development keeps them
     production = build_schema(Settings(app_env="production", secret_key=TEST_SECRET))
