@@ -29,6 +29,7 @@ from strawberry.types.field import StrawberryField
 from app.core.enums import STAFF_ROLES, Role
 from app.core.settings import Settings
 from schema.compiled.encodings import iso, node_id
+from schema.compiled.holes import HOLE_KEY, Hole
 from schema.compiled.mapped import SQL_KEY, Mapped, Relation, columns_of, target_of, type_name
 from schema.compiled.selection import Reader, Selected, Unsupported
 from schema.permissions import IsAuthenticated, RequiresRole
@@ -83,6 +84,14 @@ class Params:
             self._shared[key] = make()
         return self._shared[key]
 
+    def mark(self) -> tuple[int, dict[str, str]]:
+        return len(self.sources), dict(self._shared)
+
+    def reset(self, mark: tuple[int, dict[str, str]]) -> None:
+        """Forget the parameters added since `mark` (a field that did not compile after all)."""
+        del self.sources[mark[0] :]
+        self._shared = dict(mark[1])
+
     def bind(self, bindings: Bindings) -> list[Any]:
         return [source(bindings) for source in self.sources]
 
@@ -95,6 +104,9 @@ class Compiler:
     params: Params
     role: Role | None  # None: anonymous
     settings: Settings
+    # Fields left to their resolvers inside compiled objects (holes.py); None: the whole selection
+    # must compile.
+    holes: list[Hole] | None = None
     _aliases: list[int] = field(default_factory=lambda: [0])
 
     @property
@@ -118,8 +130,23 @@ class Compiler:
         """`json_build_object(...)` of the selection on the row `alias` of `cls`'s table."""
         fields = _fields_of(cls)
         return self.build(
-            selections, type_name(cls), lambda part: self._field(fields, Scope(self, cls, alias, part), part)
+            selections,
+            type_name(cls),
+            lambda part: self._field_or_hole(fields, Scope(self, cls, alias, part), part),
         )
+
+    def _field_or_hole(self, fields: dict[str, StrawberryField], scope: Scope, selected: Selected) -> str:
+        """The field's SQL; when it has none, a hole its resolver fills (only below an object with an
+        id, so that the resolver can find the object again)."""
+        mark = self.params.mark()
+        try:
+            return self._field(fields, scope, selected)
+        except Unsupported:
+            if self.holes is None or not issubclass(scope.cls, relay.Node):
+                raise
+            self.params.reset(mark)
+            self.holes.append(Hole(scope.type_name, selected))
+            return f"json_build_object('{HOLE_KEY}', {len(self.holes) - 1}, 'id', {scope.column('id')})"
 
     def visible_object(self, cls: type[Mapped], alias: str, selections: Sequence[SelectionNode]) -> str:
         """`object(...)`, NULL where the viewer may not see it: the type's `sql_visible` rule, which

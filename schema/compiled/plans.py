@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -24,13 +24,15 @@ from graphql import DocumentNode, FieldNode, FragmentDefinitionNode, ValueNode, 
 
 from app.core.enums import Role
 from app.core.errors import AppError
-from app.core.settings import Settings
+from schema.compiled import holes
 from schema.compiled.compiler import Bindings, Compiler, Params
 from schema.compiled.execution import Precompleted
+from schema.compiled.holes import HoleFields
 from schema.compiled.mapped import Mapped, type_name
 from schema.compiled.pages import Page, shape
 from schema.compiled.selection import Reader, Selected, Unsupported
 from schema.context import Info
+from schema.core_schema import graphql_core_schema
 
 MAX_PLANS = 2000
 
@@ -43,6 +45,8 @@ class Plan:
     params: Params
     layout: list[tuple[str, str, Any]] | None  # connection keys (None for an object)
     flat: bool = False  # an object built from its own row alone (no subquery)
+    holes: HoleFields | None = None  # fields its resolvers fill in (holes.py)
+    node_columns: int = 1  # columns n0, n1, ... of node JSON (one per `node` key of a page's edges)
 
 
 _plans: OrderedDict[Hashable, Plan | None] = OrderedDict()
@@ -59,7 +63,14 @@ async def compiled_page(
     plan, bindings = found
     records = await info.context.db.fetch_raw(plan.sql, *plan.params.bind(bindings))
     assert plan.layout is not None
-    value = _connection_value(plan.layout, records, page, size, has_previous)
+    page_records = records[:size]
+    texts = [record[f"n{column}"] for column in range(plan.node_columns) for record in page_records]
+    node_values = await _node_values(info, plan, texts)
+    if node_values is None:
+        return None
+    width = len(page_records)
+    nodes = [node_values[column * width : (column + 1) * width] for column in range(plan.node_columns)]
+    value = _connection_value(plan.layout, records, page, size, has_previous, nodes)
     return Precompleted(value), records
 
 
@@ -73,11 +84,14 @@ async def compiled_object(
     if found is None:
         return None
     plan, bindings = found
-    if row_in_hand and plan.flat:
+    if row_in_hand and plan.flat and plan.holes is None:
         return None
     records = await info.context.db.fetch_raw(plan.sql, *plan.params.bind(bindings))
     text = records[0]["n0"] if records else None
-    return Precompleted(None if text is None else orjson.Fragment(text))
+    nodes = await _node_values(info, plan, [text] if text is not None else [])
+    if nodes is None:
+        return None
+    return Precompleted(nodes[0] if nodes else None)
 
 
 async def compiled_list(info: Info, page: Page, values: dict[str, Any]) -> Precompleted | None:
@@ -88,7 +102,21 @@ async def compiled_list(info: Info, page: Page, values: dict[str, Any]) -> Preco
         return None
     plan, bindings = found
     records = await info.context.db.fetch_raw(plan.sql, *plan.params.bind(bindings))
-    return Precompleted([orjson.Fragment(record["n0"]) for record in records])
+    nodes = await _node_values(info, plan, [record["n0"] for record in records])
+    return None if nodes is None else Precompleted(nodes)
+
+
+async def _node_values(info: Info, plan: Plan, texts: list[str]) -> list[Any] | None:
+    """Each node's JSON as a fragment spliced into the response, or parsed and with its holes
+    filled; None when the holes cannot be filled exactly."""
+    if plan.holes is None:
+        return [orjson.Fragment(text) for text in texts]
+    values = [orjson.loads(text) for text in texts]
+    schema = info.schema
+    filled = await holes.fill(
+        values, plan.holes, graphql_core_schema(schema), info.context, schema.execution_context_class
+    )
+    return values if filled else None
 
 
 @dataclass(frozen=True)
@@ -101,7 +129,7 @@ class _Root:
 
 def _plan_for(info: Info, target: object, values: dict[str, Any], build: Any) -> tuple[Plan, Bindings] | None:
     context = info.context
-    if not context.settings.compiled_reads:
+    if not context.settings.compiled_reads or info.root_value is holes.HOLE_ROOT:
         return None
     try:
         viewer = context.optional_viewer()
@@ -125,7 +153,7 @@ def _plan_for(info: Info, target: object, values: dict[str, Any], build: Any) ->
         _plans.move_to_end(key)
         plan = _plans[key]
     else:
-        plan = _compile(query, operation, key_name, variables, role, context.settings, build)
+        plan = _compile(info, query, operation, key_name, variables, role, build)
         _plans[key] = plan
         while len(_plans) > MAX_PLANS:
             _plans.popitem(last=False)
@@ -135,25 +163,30 @@ def _plan_for(info: Info, target: object, values: dict[str, Any], build: Any) ->
 
 
 def _compile(
+    info: Info,
     query: str,
     operation: str | None,
     key_name: str,
     variables: dict[str, Any],
     role: Role | None,
-    settings: Settings,
     build: Any,
 ) -> Plan | None:
     document = _document(query)
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     reader = Reader(fragments, variables)
+    compiler = Compiler(reader, Params(), role, info.context.settings, holes=[])
     try:
         root = reader.fields(_operation_selections(document, operation), "Query").get(key_name)
         if root is None:
             return None
-        plan: Plan = build(_Root(Compiler(reader, Params(), role, settings), root))
+        plan: Plan = build(_Root(compiler, root))
     except Unsupported:
         return None
-    return plan
+    if not compiler.holes:
+        return plan
+    schema = graphql_core_schema(info.schema)
+    fields = holes.prepare(compiler.holes, schema, info.operation, fragments, variables)
+    return replace(plan, holes=fields)
 
 
 def _page_plan(root: _Root, page: Page, values: dict[str, Any]) -> Plan:
@@ -187,7 +220,7 @@ def _page_plan(root: _Root, page: Page, values: dict[str, Any]) -> Plan:
     keys = "".join(f"p.{name}, " for name in page.keyset)
     columns = "".join(f", ({node})::text AS n{i}" for i, node in enumerate(node_sql))
     sql = f"SELECT {keys.rstrip(', ')}{columns} FROM ({rows}) p ORDER BY {page.order_sql('p')}"
-    return Plan(sql, compiler.params, layout)
+    return Plan(sql, compiler.params, layout, node_columns=len(node_sql))
 
 
 def _list_plan(root: _Root, page: Page, values: dict[str, Any]) -> Plan:
@@ -207,7 +240,12 @@ def _object_plan(root: _Root, cls: type[Mapped]) -> Plan:
 
 
 def _connection_value(
-    layout: list[tuple[str, str, Any]], records: Sequence[Any], page: Page, size: int, has_previous: bool
+    layout: list[tuple[str, str, Any]],
+    records: Sequence[Any],
+    page: Page,
+    size: int,
+    has_previous: bool,
+    nodes: list[list[Any]],
 ) -> dict[str, Any]:
     rows = records[:size]
     cursors = [page.cursor_of(_Record(record)) for record in rows]
@@ -226,11 +264,13 @@ def _connection_value(
                 k: type_name if name == "__typename" else page_info[name] for k, name, type_name in detail
             }
         else:
-            value[key] = [_edge(detail, record, cursor) for record, cursor in zip(rows, cursors, strict=True)]
+            value[key] = [_edge(detail, nodes, row, cursor) for row, cursor in enumerate(cursors)]
     return value
 
 
-def _edge(layout: list[tuple[str, str, Any]], record: Any, cursor: str) -> dict[str, Any]:
+def _edge(
+    layout: list[tuple[str, str, Any]], nodes: list[list[Any]], row: int, cursor: str
+) -> dict[str, Any]:
     edge: dict[str, Any] = {}
     for key, kind, detail in layout:
         if kind == "typename":
@@ -238,7 +278,7 @@ def _edge(layout: list[tuple[str, str, Any]], record: Any, cursor: str) -> dict[
         elif kind == "cursor":
             edge[key] = cursor
         else:
-            edge[key] = orjson.Fragment(record[f"n{detail}"])
+            edge[key] = nodes[detail][row]
     return edge
 
 

@@ -37,6 +37,7 @@ class Selected:
 
     name: str
     node: FieldNode
+    key: str
     selections: list[SelectionNode] = field(default_factory=list)
 
 
@@ -75,7 +76,7 @@ class Reader:
                 key = selection.alias.value if selection.alias else selection.name.value
                 entry = collected.get(key)
                 if entry is None:
-                    entry = collected[key] = Selected(selection.name.value, selection)
+                    entry = collected[key] = Selected(selection.name.value, selection, key)
                 if selection.selection_set is not None:
                     entry.selections.extend(selection.selection_set.selections)
             elif isinstance(selection, InlineFragmentNode):
