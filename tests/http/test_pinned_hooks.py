@@ -6,8 +6,7 @@ from __future__ import annotations
 import inspect
 from importlib.metadata import version
 
-from graphql import GraphQLSchema
-from graphql import Executor
+from graphql import Executor, GraphQLSchema
 
 from app.core.settings import Settings
 from schema.build import build_schema
