@@ -159,8 +159,8 @@ class Settings(BaseSettings):
     persisted_queries: Literal["off", "apq", "allowlist"] = "apq"
     persisted_queries_file: Path | None = None
     persisted_queries_ttl_seconds: int = 86_400
-    # openSlots / myInterviews pages built as JSON by one SQL statement when the selection allows
-    # (schema/compiled_reads.py); off = always the resolver path.
+    # Reads answered by one SQL statement per root field that builds the JSON (schema/compiled/);
+    # off = always the resolver path.
     compiled_reads: bool = True
     # CPython's gen-0 collection threshold for server processes (app/gc_tuning.py); 0 = default 700.
     gc_gen0_threshold: int = 50_000
