@@ -11,8 +11,10 @@ from app.core.enums import Role
 from resolvers.accounts import credentials, profile, sessions
 from resolvers.accounts.sessions import IssuedTokens
 from schema.accounts.types import AuthPayload, User
+from schema.compiled.execution import Precompleted
 from schema.compiled.pages import Page
-from schema.compiled.plans import compiled_object, compiled_page
+from schema.compiled.plans import FieldRequest, compiled_object, compiled_page, request_of
+from schema.compiled.roots import root_read
 from schema.context import Info
 from schema.ids import parse_global_id
 from schema.pagination import after_id, page_size
@@ -55,6 +57,19 @@ def _payload(tokens: IssuedTokens) -> AuthPayload:
 USERS = Page(User, profile.users_statement, ("id",))
 
 
+@root_read("me")
+async def answer_me(request: FieldRequest) -> Precompleted | None:
+    viewer = request.context.optional_viewer()
+    if viewer is None:
+        return None  # null without a statement
+    return await compiled_object(request, User, {"id": viewer.id}, row_in_hand=True)
+
+
+@root_read("user")
+async def answer_user(request: FieldRequest, id: strawberry.ID) -> Precompleted | None:
+    return await compiled_object(request, User, {"id": parse_global_id(id, "User")})
+
+
 @strawberry.type
 class AccountsQuery:
     @strawberry.field(description="The signed-in member; null when anonymous.")
@@ -62,17 +77,17 @@ class AccountsQuery:
         viewer = info.context.optional_viewer()
         if viewer is None:
             return None
-        compiled = await compiled_object(info, User, {"id": viewer.id}, row_in_hand=True)
+        compiled = await answer_me(request_of(info))
         if compiled is not None:
             return compiled  # type: ignore[return-value]  # passed through by the executor
         return User.from_row(viewer)
 
     @strawberry.field(description="A member's public profile.")
     async def user(self, info: Info, id: strawberry.ID) -> User | None:
-        key = parse_global_id(id, "User")
-        compiled = await compiled_object(info, User, {"id": key})
+        compiled = await answer_user(request_of(info), id)
         if compiled is not None:
             return compiled  # type: ignore[return-value]  # passed through by the executor
+        key = parse_global_id(id, "User")
         row = await info.context.loaders.user.load(key)
         return User.from_row(row) if row else None
 

@@ -20,7 +20,16 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from graphql import DocumentNode, FieldNode, FragmentDefinitionNode, ValueNode, VariableNode, parse
+import strawberry
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    OperationDefinitionNode,
+    ValueNode,
+    VariableNode,
+    parse,
+)
 
 from app.core.enums import Role
 from app.core.errors import AppError
@@ -31,7 +40,7 @@ from schema.compiled.holes import HoleFields
 from schema.compiled.mapped import Mapped, type_name
 from schema.compiled.pages import Page, shape
 from schema.compiled.selection import Reader, Selected, Unsupported
-from schema.context import Info
+from schema.context import Context, Info
 from schema.core_schema import graphql_core_schema
 
 MAX_PLANS = 2000
@@ -52,20 +61,47 @@ class Plan:
 _plans: OrderedDict[Hashable, Plan | None] = OrderedDict()
 
 
+@dataclass(frozen=True)
+class FieldRequest:
+    """A root field being answered: what its plan is looked up and bound by. Built from the
+    resolver's `Info` (`request_of`), or by the operation-level path (operations.py) without one."""
+
+    context: Context
+    schema: strawberry.Schema
+    query: str | None
+    operation: OperationDefinitionNode
+    key: str
+    variables: dict[str, Any]
+    filling_holes: bool = False
+
+
+def request_of(info: Info) -> FieldRequest:
+    return FieldRequest(
+        info.context,
+        info.schema,
+        info.query,
+        info.operation,
+        str(info.path.key),
+        dict(info.variable_values),
+        info.root_value is holes.HOLE_ROOT,
+    )
+
+
 async def compiled_page(
-    info: Info, page: Page, values: dict[str, Any], *, size: int, has_previous: bool
+    info: Info | FieldRequest, page: Page, values: dict[str, Any], *, size: int, has_previous: bool
 ) -> tuple[Precompleted, list[Any]] | None:
     """The connection value of the current field and its records (with the keyset columns), or None
     when its selection does not compile. `values` are the page statement's arguments."""
-    found = _plan_for(info, page, values, lambda root: _page_plan(root, page, values))
+    request = info if isinstance(info, FieldRequest) else request_of(info)
+    found = _plan_for(request, page, values, lambda root: _page_plan(root, page, values))
     if found is None:
         return None
     plan, bindings = found
-    records = await info.context.db.fetch_raw(plan.sql, *plan.params.bind(bindings))
+    records = await request.context.db.fetch_raw(plan.sql, *plan.params.bind(bindings))
     assert plan.layout is not None
     page_records = records[:size]
     texts = [record[f"n{column}"] for column in range(plan.node_columns) for record in page_records]
-    node_values = await _node_values(info, plan, texts)
+    node_values = await _node_values(request, plan, texts)
     if node_values is None:
         return None
     width = len(page_records)
@@ -75,46 +111,48 @@ async def compiled_page(
 
 
 async def compiled_object(
-    info: Info, cls: type[Mapped], values: dict[str, Any], *, row_in_hand: bool = False
+    info: Info | FieldRequest, cls: type[Mapped], values: dict[str, Any], *, row_in_hand: bool = False
 ) -> Precompleted | None:
     """The current field's object: the row of `cls` whose id is `values["id"]` (null when there is
     none or the viewer may not see it), or None when its selection does not compile. With
     `row_in_hand` the caller has the row already: a selection of its own columns only is left to it."""
-    found = _plan_for(info, cls, values, lambda root: _object_plan(root, cls))
+    request = info if isinstance(info, FieldRequest) else request_of(info)
+    found = _plan_for(request, cls, values, lambda root: _object_plan(root, cls))
     if found is None:
         return None
     plan, bindings = found
     if row_in_hand and plan.flat and plan.holes is None:
         return None
-    records = await info.context.db.fetch_raw(plan.sql, *plan.params.bind(bindings))
+    records = await request.context.db.fetch_raw(plan.sql, *plan.params.bind(bindings))
     text = records[0]["n0"] if records else None
-    nodes = await _node_values(info, plan, [text] if text is not None else [])
+    nodes = await _node_values(request, plan, [text] if text is not None else [])
     if nodes is None:
         return None
     return Precompleted(nodes[0] if nodes else None)
 
 
-async def compiled_list(info: Info, page: Page, values: dict[str, Any]) -> Precompleted | None:
+async def compiled_list(info: Info | FieldRequest, page: Page, values: dict[str, Any]) -> Precompleted | None:
     """The current field's list: every row of `page`'s statement in its order (`page.keyset` names
     the order's columns), or None when its selection does not compile."""
-    found = _plan_for(info, page, values, lambda root: _list_plan(root, page, values))
+    request = info if isinstance(info, FieldRequest) else request_of(info)
+    found = _plan_for(request, page, values, lambda root: _list_plan(root, page, values))
     if found is None:
         return None
     plan, bindings = found
-    records = await info.context.db.fetch_raw(plan.sql, *plan.params.bind(bindings))
-    nodes = await _node_values(info, plan, [record["n0"] for record in records])
+    records = await request.context.db.fetch_raw(plan.sql, *plan.params.bind(bindings))
+    nodes = await _node_values(request, plan, [record["n0"] for record in records])
     return None if nodes is None else Precompleted(nodes)
 
 
-async def _node_values(info: Info, plan: Plan, texts: list[str]) -> list[Any] | None:
+async def _node_values(request: FieldRequest, plan: Plan, texts: list[str]) -> list[Any] | None:
     """Each node's JSON as a fragment spliced into the response, or parsed and with its holes
     filled; None when the holes cannot be filled exactly."""
     if plan.holes is None:
         return [orjson.Fragment(text) for text in texts]
     values = [orjson.loads(text) for text in texts]
-    schema = info.schema
+    schema = request.schema
     filled = await holes.fill(
-        values, plan.holes, graphql_core_schema(schema), info.context, schema.execution_context_class
+        values, plan.holes, graphql_core_schema(schema), request.context, schema.execution_context_class
     )
     return values if filled else None
 
@@ -127,21 +165,23 @@ class _Root:
     selected: Selected
 
 
-def _plan_for(info: Info, target: object, values: dict[str, Any], build: Any) -> tuple[Plan, Bindings] | None:
-    context = info.context
-    if not context.settings.compiled_reads or info.root_value is holes.HOLE_ROOT:
+def _plan_for(
+    request: FieldRequest, target: object, values: dict[str, Any], build: Any
+) -> tuple[Plan, Bindings] | None:
+    context = request.context
+    if not context.settings.compiled_reads or request.filling_holes:
         return None
     try:
         viewer = context.optional_viewer()
     except AppError:
         return None  # the resolver path reports the credentials' problem
-    query = info.query
+    query = request.query
     if query is None:
         return None
     role = Role(viewer.role) if viewer is not None else None
-    variables = dict(info.variable_values)
-    operation = info.operation.name.value if info.operation.name else None
-    key_name = str(info.path.key)
+    variables = request.variables
+    operation = request.operation.name.value if request.operation.name else None
+    key_name = request.key
     own = _root_variables(query, operation, key_name)
     others = tuple(sorted((k, _freeze(v)) for k, v in variables.items() if k not in own))
     key = (query, operation, key_name, target, role, shape(values), others)
@@ -153,7 +193,7 @@ def _plan_for(info: Info, target: object, values: dict[str, Any], build: Any) ->
         _plans.move_to_end(key)
         plan = _plans[key]
     else:
-        plan = _compile(info, query, operation, key_name, variables, role, build)
+        plan = _compile(request, query, operation, key_name, variables, role, build)
         _plans[key] = plan
         while len(_plans) > MAX_PLANS:
             _plans.popitem(last=False)
@@ -163,7 +203,7 @@ def _plan_for(info: Info, target: object, values: dict[str, Any], build: Any) ->
 
 
 def _compile(
-    info: Info,
+    request: FieldRequest,
     query: str,
     operation: str | None,
     key_name: str,
@@ -174,7 +214,7 @@ def _compile(
     document = _document(query)
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     reader = Reader(fragments, variables)
-    compiler = Compiler(reader, Params(), role, info.context.settings, holes=[])
+    compiler = Compiler(reader, Params(), role, request.context.settings, holes=[])
     try:
         root = reader.fields(_operation_selections(document, operation), "Query").get(key_name)
         if root is None:
@@ -184,8 +224,8 @@ def _compile(
         return None
     if not compiler.holes:
         return plan
-    schema = graphql_core_schema(info.schema)
-    fields = holes.prepare(compiler.holes, schema, info.operation, fragments, variables)
+    schema = graphql_core_schema(request.schema)
+    fields = holes.prepare(compiler.holes, schema, request.operation, fragments, variables)
     return replace(plan, holes=fields)
 
 
@@ -217,7 +257,9 @@ def _page_plan(root: _Root, page: Page, values: dict[str, Any]) -> Plan:
         else:
             raise Unsupported(part.name)
     rows = page.statement_sql(compiler.params, values, {})
-    keys = "".join(f"p.{name}, " for name in page.keyset)
+    # The keyset columns (callers read them, e.g. the board's start times) and the cursor, made by
+    # PostgreSQL like every other value (`encodings.cursor` equals `schema.ids.encode_cursor`).
+    keys = "".join(f"p.{name}, " for name in page.keyset) + f"{page.cursor_sql('p')} AS cursor, "
     columns = "".join(f", ({node})::text AS n{i}" for i, node in enumerate(node_sql))
     sql = f"SELECT {keys.rstrip(', ')}{columns} FROM ({rows}) p ORDER BY {page.order_sql('p')}"
     return Plan(sql, compiler.params, layout, node_columns=len(node_sql))
@@ -248,7 +290,7 @@ def _connection_value(
     nodes: list[list[Any]],
 ) -> dict[str, Any]:
     rows = records[:size]
-    cursors = [page.cursor_of(_Record(record)) for record in rows]
+    cursors = [record["cursor"] for record in rows]
     page_info = {
         "hasNextPage": len(records) > size,
         "hasPreviousPage": has_previous,
@@ -280,18 +322,6 @@ def _edge(
         else:
             edge[key] = nodes[detail][row]
     return edge
-
-
-class _Record:
-    """Attribute access to an asyncpg record's columns (what `Page.cursor_of` reads)."""
-
-    __slots__ = ("record",)
-
-    def __init__(self, record: Any) -> None:
-        self.record = record
-
-    def __getattr__(self, name: str) -> Any:
-        return self.record[name]
 
 
 @lru_cache(maxsize=MAX_PLANS)

@@ -12,9 +12,11 @@ from strawberry import relay
 from app.core.enums import InterviewStatus
 from resolvers.interviews import booking, feedback, lifecycle
 from schema import subscriptions
+from schema.compiled.execution import Precompleted
 from schema.compiled.pages import Page
-from schema.compiled.plans import compiled_object, compiled_page
-from schema.context import Info
+from schema.compiled.plans import FieldRequest, compiled_object, compiled_page, request_of
+from schema.compiled.roots import root_read
+from schema.context import Context, Info
 from schema.ids import parse_global_id
 from schema.interviews.types import Feedback, Interview
 from schema.live_context import EventScope
@@ -37,6 +39,43 @@ def _interview_key(value: strawberry.ID) -> int:
     return parse_global_id(value, "Interview")
 
 
+def _mine_values(
+    context: Context,
+    status: list[InterviewStatus] | None,
+    first: int | None,
+    after: str | None,
+    archived: bool,
+) -> tuple[dict[str, Any], int]:
+    """The statement's values and the page size of `myInterviews`, from its arguments."""
+    size = page_size(first, context.settings)
+    values: dict[str, Any] = {
+        "viewer_id": context.require_viewer().id,
+        "statuses": [s.value for s in status] if status else None,
+        "include_archived": archived,
+        "after": _keyset_cursor(after),
+        "limit": size + 1,
+    }
+    return values, size
+
+
+@root_read("myInterviews")
+async def answer_mine(
+    request: FieldRequest,
+    status: list[InterviewStatus] | None = None,
+    first: int | None = None,
+    after: str | None = None,
+    include_archived: bool = False,
+) -> Precompleted | None:
+    values, size = _mine_values(request.context, status, first, after, include_archived)
+    compiled = await compiled_page(request, MY_INTERVIEWS, values, size=size, has_previous=after is not None)
+    return compiled[0] if compiled is not None else None
+
+
+@root_read("interview")
+async def answer_interview(request: FieldRequest, id: strawberry.ID) -> Precompleted | None:
+    return await compiled_object(request, Interview, {"id": parse_global_id(id, "Interview")})
+
+
 @strawberry.type
 class InterviewsQuery:
     @strawberry.field(
@@ -51,21 +90,13 @@ class InterviewsQuery:
         after: str | None = None,
         include_archived: bool = False,
     ) -> relay.Connection[Interview]:
-        size = page_size(first, info.context.settings)
-        viewer = info.context.require_viewer()
-        values: dict[str, Any] = {
-            "viewer_id": viewer.id,
-            "statuses": [s.value for s in status] if status else None,
-            "include_archived": include_archived,
-            "after": _keyset_cursor(after),
-            "limit": size + 1,
-        }
-        compiled = await compiled_page(info, MY_INTERVIEWS, values, size=size, has_previous=after is not None)
+        compiled = await answer_mine(request_of(info), status, first, after, include_archived)
         if compiled is not None:
-            return compiled[0]  # type: ignore[return-value]  # passed through by the executor
+            return compiled  # type: ignore[return-value]  # passed through by the executor
+        values, size = _mine_values(info.context, status, first, after, include_archived)
         rows = await booking.my_interviews(
             info.context.uow,
-            viewer,
+            info.context.require_viewer(),
             statuses=values["statuses"],
             include_archived=include_archived,
             after=values["after"],
@@ -75,10 +106,10 @@ class InterviewsQuery:
 
     @strawberry.field(description="An interview; null unless the viewer takes part or is staff.")
     async def interview(self, info: Info, id: strawberry.ID) -> Interview | None:
-        key = parse_global_id(id, "Interview")
-        compiled = await compiled_object(info, Interview, {"id": key})
+        compiled = await answer_interview(request_of(info), id)
         if compiled is not None:
             return compiled  # type: ignore[return-value]  # passed through by the executor
+        key = parse_global_id(id, "Interview")
         row = await booking.get_interview(info.context.uow, info.context.optional_viewer(), key)
         return Interview.from_row(row) if row else None
 

@@ -10,13 +10,40 @@ from strawberry import relay
 
 from resolvers import notifications
 from schema import subscriptions
-from schema.compiled.plans import compiled_page
-from schema.context import Info
+from schema.compiled.execution import Precompleted
+from schema.compiled.plans import FieldRequest, compiled_page, request_of
+from schema.compiled.roots import root_read
+from schema.context import Context, Info
 from schema.ids import parse_global_id
 from schema.live_context import EventScope
 from schema.notifications.types import NOTIFICATIONS, Notification
 from schema.pagination import after_id, page_size
 from schema.permissions import authenticated
+
+
+def _notification_values(
+    context: Context, unread_only: bool | None, first: int | None, after: str | None
+) -> tuple[dict[str, Any], int]:
+    size = page_size(first, context.settings)
+    values = {
+        "user_id": context.require_viewer().id,
+        "unread_only": bool(unread_only),
+        "after_id": after_id(after),
+        "limit": size + 1,
+    }
+    return values, size
+
+
+@root_read("notifications")
+async def answer_notifications(
+    request: FieldRequest,
+    unread_only: bool | None = False,
+    first: int | None = None,
+    after: str | None = None,
+) -> Precompleted | None:
+    values, size = _notification_values(request.context, unread_only, first, after)
+    compiled = await compiled_page(request, NOTIFICATIONS, values, size=size, has_previous=after is not None)
+    return compiled[0] if compiled is not None else None
 
 
 @strawberry.type
@@ -29,20 +56,13 @@ class NotificationsQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> relay.Connection[Notification]:
-        size = page_size(first, info.context.settings)
-        viewer = info.context.require_viewer()
-        values: dict[str, Any] = {
-            "user_id": viewer.id,
-            "unread_only": bool(unread_only),
-            "after_id": after_id(after),
-            "limit": size + 1,
-        }
-        compiled = await compiled_page(info, NOTIFICATIONS, values, size=size, has_previous=after is not None)
+        compiled = await answer_notifications(request_of(info), unread_only, first, after)
         if compiled is not None:
-            return compiled[0]  # type: ignore[return-value]  # passed through by the executor
+            return compiled  # type: ignore[return-value]  # passed through by the executor
+        values, size = _notification_values(info.context, unread_only, first, after)
         rows = await notifications.list_notifications(
             info.context.uow,
-            viewer,
+            info.context.require_viewer(),
             unread_only=bool(unread_only),
             after_id=values["after_id"],
             limit=size + 1,

@@ -12,9 +12,11 @@ from strawberry import relay
 from app.core.enums import SlotEventKind
 from resolvers import slots
 from schema import subscriptions
+from schema.compiled.execution import Precompleted
 from schema.compiled.pages import Page
-from schema.compiled.plans import compiled_page
-from schema.context import Info
+from schema.compiled.plans import FieldRequest, compiled_page, request_of
+from schema.compiled.roots import root_read
+from schema.context import Context, Info
 from schema.ids import parse_global_id
 from schema.live_context import EventScope
 from schema.pagination import _keyset_cursor, page_size
@@ -51,6 +53,45 @@ class UpdateSlotInput:
     )
 
 
+def _board_values(
+    context: Context,
+    specialization_id: strawberry.ID | None,
+    starts_after: datetime | None,
+    starts_before: datetime | None,
+    first: int | None,
+    after: str | None,
+) -> tuple[dict[str, Any], int]:
+    """The board statement's values and the page size, from the field's arguments."""
+    size = page_size(first, context.settings)
+    spec = (
+        parse_global_id(specialization_id, "Specialization", field="specializationId")
+        if specialization_id
+        else None
+    )
+    lower, upper = slots.board_bounds(context.uow, starts_after, starts_before)
+    values = {"lower": lower, "upper": upper, "specialization_id": spec, "after": _keyset_cursor(after)}
+    return {**values, "limit": size + 1}, size
+
+
+@root_read("openSlots")
+async def answer_board(
+    request: FieldRequest,
+    specialization_id: strawberry.ID | None = None,
+    starts_after: datetime | None = None,
+    starts_before: datetime | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> Precompleted | None:
+    context = request.context
+    values, size = _board_values(context, specialization_id, starts_after, starts_before, first, after)
+    compiled = await compiled_page(request, OPEN_SLOTS, values, size=size, has_previous=after is not None)
+    if compiled is None:
+        return None
+    value, records = compiled
+    context.note_expiry(r["starts_at"] for r in records)  # the board changes when a slot starts
+    return value
+
+
 @strawberry.type
 class SlotsQuery:
     @strawberry.field(description="Open slots that start in the future, soonest first. Public.")
@@ -63,28 +104,14 @@ class SlotsQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> relay.Connection[Slot]:
-        size = page_size(first, info.context.settings)
-        spec = (
-            parse_global_id(specialization_id, "Specialization", field="specializationId")
-            if specialization_id
-            else None
-        )
-        lower, upper = slots.board_bounds(info.context.uow, starts_after, starts_before)
-        values: dict[str, Any] = {
-            "lower": lower,
-            "upper": upper,
-            "specialization_id": spec,
-            "after": _keyset_cursor(after),
-            "limit": size + 1,
-        }
-        compiled = await compiled_page(info, OPEN_SLOTS, values, size=size, has_previous=after is not None)
+        arguments = (specialization_id, starts_after, starts_before, first, after)
+        compiled = await answer_board(request_of(info), *arguments)
         if compiled is not None:
-            value, records = compiled
-            info.context.note_expiry(r["starts_at"] for r in records)  # the board changes when a slot starts
-            return value  # type: ignore[return-value]  # passed through by the executor
+            return compiled  # type: ignore[return-value]  # passed through by the executor
+        values, size = _board_values(info.context, *arguments)
         rows = await slots.open_slots(
             info.context.uow,
-            specialization_id=spec,
+            specialization_id=values["specialization_id"],
             starts_after=starts_after,
             starts_before=starts_before,
             after=values["after"],
