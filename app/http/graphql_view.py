@@ -32,6 +32,7 @@ from db.session import Db
 from resolvers.accounts.authentication import Credentials, authenticate_with_method
 from resolvers.unit_of_work import Services
 from schema.build import build_schema
+from schema.compiled.operations import OperationReads
 from schema.context import CACHE_HINT_KEY, CacheHint, Context
 from schema.extensions.errors import classify
 from schema.live_context import LiveContext
@@ -92,9 +93,7 @@ class GraphQLView(GraphQL[Context, None]):
         hint = CacheHint()
         if method == "GET":  # resolvers note when the board changes (the response cache may have set one)
             hint = request.scope.setdefault("state", {}).setdefault(CACHE_HINT_KEY, hint)
-        result, document = await execute_request(
-            self.schema, self.persisted_queries, method, request_data, context, sub_response
-        )
+        result, document = await self._execute(method, request_data, context, sub_response)
         if any((e.extensions or {}).get("code") == BAD_REQUEST for e in result.errors or []):
             sub_response.status_code = 400  # cannot be served as sent (a subscription over HTTP)
         if method == "GET":
@@ -112,6 +111,23 @@ class GraphQLView(GraphQL[Context, None]):
                 sub_response.headers["vary"] = PUBLIC_VARY
         return result
 
+    async def _execute(
+        self, method: str, request_data: GraphQLRequestData, context: Context, sub_response: Response
+    ) -> tuple[ExecutionResult, str | None]:
+        """A query whose every root field compiles straight from its learned plan
+        (schema/compiled/operations.py), anything else through Strawberry."""
+        query, name = request_data.query, request_data.operation_name
+        if not request_data.extensions:
+            data = await self.operation_reads.answer(query, name, request_data.variables, context)
+            if data is not None:
+                return ExecutionResult(data=data, errors=None), query
+        result, document = await execute_request(
+            self.schema, self.persisted_queries, method, request_data, context, sub_response
+        )
+        if not result.errors and result.data is not None and document is not None:
+            self.operation_reads.learn(document, name)
+        return result, document
+
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # A persisted query over GET has no `query` parameter, and curl accepts */*.
         return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
@@ -121,6 +137,7 @@ class GraphQLView(GraphQL[Context, None]):
     response_cache: ResponseCache | None = None
     # Set by build_graphql_view (the lifespan gives it Redis when configured).
     persisted_queries: PersistedQueries
+    operation_reads: OperationReads
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_response(request.scope.get("root_path", ""))  # vendored assets, no CDN
@@ -214,8 +231,9 @@ class GraphQLView(GraphQL[Context, None]):
 
 def build_graphql_view(settings: Settings) -> GraphQLView:
     """The GraphQL endpoint (HTTP and WebSocket) with the limits and protocols from `settings`."""
+    schema = build_schema(settings)
     view = GraphQLView(
-        schema=build_schema(settings),
+        schema=schema,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         allow_queries_via_get=True,  # queries only (execute_request answers anything else with 405)
         multipart_uploads_enabled=True,  # only with GraphQL-Require-Preflight (see parse_http_body)
@@ -225,4 +243,5 @@ def build_graphql_view(settings: Settings) -> GraphQLView:
         allowed_origins=tuple(settings.ws_allowed_origins or settings.cors_origins),
     )
     view.persisted_queries = PersistedQueries.from_settings(settings)
+    view.operation_reads = OperationReads(schema)
     return view

@@ -58,11 +58,12 @@ USERS = Page(User, profile.users_statement, ("id",))
 
 
 @root_read("me")
-async def answer_me(request: FieldRequest) -> Precompleted | None:
+async def answer_me(request: FieldRequest, *, row_in_hand: bool = False) -> Precompleted | None:
+    """`row_in_hand`: the resolver has the viewer's row and builds a selection of its columns itself."""
     viewer = request.context.optional_viewer()
     if viewer is None:
-        return None  # null without a statement
-    return await compiled_object(request, User, {"id": viewer.id}, row_in_hand=True)
+        return None if row_in_hand else Precompleted(None)
+    return await compiled_object(request, User, {"id": viewer.id}, row_in_hand=row_in_hand)
 
 
 @root_read("user")
@@ -77,7 +78,7 @@ class AccountsQuery:
         viewer = info.context.optional_viewer()
         if viewer is None:
             return None
-        compiled = await answer_me(request_of(info))
+        compiled = await answer_me(request_of(info), row_in_hand=True)
         if compiled is not None:
             return compiled  # type: ignore[return-value]  # passed through by the executor
         return User.from_row(viewer)

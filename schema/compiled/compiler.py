@@ -30,7 +30,7 @@ from app.core.enums import STAFF_ROLES, Role
 from app.core.settings import Settings
 from schema.compiled.encodings import iso, node_id
 from schema.compiled.holes import HOLE_KEY, Hole
-from schema.compiled.mapped import SQL_KEY, Mapped, Relation, columns_of, target_of, type_name
+from schema.compiled.mapped import SQL_KEY, Mapped, Relation, columns_of, graphql_name, target_of, type_name
 from schema.compiled.selection import Reader, Selected, Unsupported
 from schema.permissions import IsAuthenticated, RequiresRole
 
@@ -273,13 +273,8 @@ def _fields_of(cls: type[Mapped]) -> dict[str, StrawberryField]:
     fields = _FIELDS.get(cls)
     if fields is None:
         definition = get_object_definition(cls, strict=True)
-        fields = _FIELDS[cls] = {f.graphql_name or _camel(f.python_name): f for f in definition.fields}
+        fields = _FIELDS[cls] = {graphql_name(f): f for f in definition.fields}
     return fields
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def list_item(field_type: Any) -> Any:

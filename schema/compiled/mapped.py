@@ -73,6 +73,14 @@ def type_name(cls: type[Any]) -> str:
     return get_object_definition(cls, strict=True).name
 
 
+def graphql_name(field: Any) -> str:
+    """The GraphQL name of a Strawberry field or argument (Strawberry's default name conversion)."""
+    if field.graphql_name:
+        return str(field.graphql_name)
+    head, *rest = field.python_name.split("_")
+    return str(head) + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def columns_of(model: Any) -> dict[str, str]:
     """Mapped attribute name -> table column name."""
     return {attr.key: attr.columns[0].name for attr in inspect(model).column_attrs}

@@ -211,7 +211,7 @@ def _compile(
     role: Role | None,
     build: Any,
 ) -> Plan | None:
-    document = _document(query)
+    document = document_of(query)
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     reader = Reader(fragments, variables)
     compiler = Compiler(reader, Params(), role, request.context.settings, holes=[])
@@ -325,7 +325,8 @@ def _edge(
 
 
 @lru_cache(maxsize=MAX_PLANS)
-def _document(query: str) -> DocumentNode:
+def document_of(query: str) -> DocumentNode:
+    """The parsed document (parsed once per text)."""
     return parse(query)
 
 
@@ -342,7 +343,7 @@ def _root_variables(query: str, operation: str | None, key_name: str) -> frozens
     """Variables used in the arguments of the root fields answering to `key_name` (bound per
     request, so not part of the plan's key)."""
     names: set[str] = set()
-    document = _document(query)
+    document = document_of(query)
     for node in _field_nodes(_operation_selections(document, operation), document, key_name):
         for argument in node.arguments or ():
             names.update(_variables_in(argument.value))

@@ -26,14 +26,20 @@ class RequestInfo(SchemaExtension):
             operation_type: str | None = execution.operation_type.value
         except RuntimeError:  # the document did not parse
             operation_type = None
-        context = execution.context
-        connection = getattr(context, "connection", None)
-        scope: dict[str, Any] | None = getattr(connection, "scope", None)
-        if scope is not None:
-            state = scope.setdefault("state", {})
-            state["operation_name"] = execution.operation_name
-            state["operation_type"] = operation_type
-            state["user_id"] = viewer_id
+        report_operation(execution.context, execution.operation_name, operation_type, viewer_id)
         errors = getattr(execution.result, "errors", None) or execution.pre_execution_errors or []
         for error in errors:
             metrics.record_graphql_error((error.extensions or {}).get("code"), operation_type)
+
+
+def report_operation(
+    context: Any, operation_name: str | None, operation_type: str | None, user_id: Any
+) -> None:
+    """What the access log and metrics show of an operation, in the ASGI `scope["state"]`."""
+    connection = getattr(context, "connection", None)
+    scope: dict[str, Any] | None = getattr(connection, "scope", None)
+    if scope is not None:
+        state = scope.setdefault("state", {})
+        state["operation_name"] = operation_name
+        state["operation_type"] = operation_type
+        state["user_id"] = user_id
