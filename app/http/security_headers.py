@@ -3,9 +3,10 @@
 Added unless the route set its own: `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`,
 `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'` (the API answers JSON; GraphiQL
 and files set their own policy), and `Cache-Control: no-store`. Forced, whatever the route set:
-`Cache-Control: no-store` on the reply to a request carrying credentials (`Authorization`,
-`X-API-Key`), to any POST (so every mutation: signUp, logIn, refreshTokens...) and to any mutation;
-an anonymous GET (a board query a shared cache may keep) keeps the `Cache-Control` its route chose.
+`Cache-Control: private, no-store` on the reply to a request carrying credentials (`Authorization`,
+`X-API-Key`), and `no-store` on the reply to any other POST (so every mutation: signUp, logIn,
+refreshTokens...) and to any mutation; an anonymous GET (a board query a shared cache may keep)
+keeps the `Cache-Control` its route chose.
 
 `Strict-Transport-Security` when the request came over HTTPS: the ASGI scheme (uvicorn sets it from
 `X-Forwarded-Proto` for trusted proxies) or `X-Forwarded-Proto: https` itself (browsers ignore the
@@ -18,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 NO_STORE = b"no-store"
+PRIVATE_NO_STORE = b"private, no-store"
 DEFAULTS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -38,19 +40,24 @@ def _over_https(scope: Scope) -> bool:
     return False
 
 
-def must_not_store(scope: Scope) -> bool:
+def forced_cache_control(scope: Scope) -> bytes | None:
+    """The `Cache-Control` a reply must carry whatever its route set, or None to keep the route's."""
+    if any(name in CREDENTIAL_HEADERS for name, _ in scope["headers"]):
+        return PRIVATE_NO_STORE
     if scope["method"] not in SAFE_METHODS:
-        return True
+        return NO_STORE
     if (scope.get("state") or {}).get("operation_type") == "mutation":
-        return True
-    return any(name in CREDENTIAL_HEADERS for name, _ in scope["headers"])
+        return NO_STORE
+    return None
 
 
 def secured_headers(
-    headers: list[tuple[bytes, bytes]], *, no_store: bool, hsts: bytes | None
+    headers: list[tuple[bytes, bytes]], *, cache_control: bytes | None, hsts: bytes | None
 ) -> list[tuple[bytes, bytes]]:
-    """`headers` with the defaults added where missing, and `no_store` / `hsts` applied."""
-    result = [(k, v) for k, v in headers if not (no_store and k.lower() == b"cache-control")]
+    """`headers` with the defaults added where missing, `cache_control` (when forced) and `hsts`."""
+    result = [(k, v) for k, v in headers if cache_control is None or k.lower() != b"cache-control"]
+    if cache_control is not None:
+        result.append((b"cache-control", cache_control))
     present = {k.lower() for k, _ in result}
     result += [(k, v) for k, v in DEFAULTS if k not in present]
     if hsts is not None and b"strict-transport-security" not in present:
@@ -74,9 +81,8 @@ class SecurityHeaders:
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
                 # Decided at response time: the operation type is known once the view has run.
-                no_store = must_not_store(scope)
                 message["headers"] = secured_headers(
-                    list(message.get("headers", [])), no_store=no_store, hsts=hsts
+                    list(message.get("headers", [])), cache_control=forced_cache_control(scope), hsts=hsts
                 )
             await send(message)
 

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from app.http.cors import ALLOWED_HEADERS
 from app.http.factory import create_app
 from app.http.graphiql import SCRIPTS, STATIC_PREFIX
-from app.http.security_headers import must_not_store, secured_headers
+from app.http.security_headers import forced_cache_control, secured_headers
 from tests.conftest import make_settings
 from tests.helpers import GraphQLClient
 
@@ -65,23 +65,29 @@ async def test_auth_and_mutation_replies_are_never_stored(client: GraphQLClient)
     for response in (log_in, refresh):
         assert response.json()["data"], response.text
         assert response.headers["cache-control"] == "no-store"
+    authenticated = await client.post("query { me { id } }", token=member.access_token)
+    assert authenticated.json()["data"]["me"], authenticated.text
+    assert authenticated.headers["cache-control"] == "private, no-store"
     # A route's own caching policy holds for anonymous requests, never for one carrying credentials.
     anonymous = await client.http.get(ASSET)
     assert "immutable" in anonymous.headers["cache-control"]
     for credentials in ({"Authorization": f"Bearer {member.access_token}"}, {"X-API-Key": "mik_x"}):
         response = await client.http.get(ASSET, headers=credentials)
         assert response.status_code == 200
-        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["cache-control"] == "private, no-store"
 
 
 def test_mutations_are_not_stored_whatever_the_method() -> None:
     """GET mutations are refused today; if GET ever carried one, its reply would still be no-store."""
     get = {"method": "GET", "headers": [], "state": {}}
-    assert not must_not_store(get)
-    assert must_not_store({**get, "state": {"operation_type": "mutation"}})
-    assert must_not_store({**get, "headers": [(b"x-api-key", b"mik_x")]})
-    headers = secured_headers([(b"Cache-Control", b"public")], no_store=True, hsts=None)
+    assert forced_cache_control(get) is None
+    assert forced_cache_control({**get, "state": {"operation_type": "mutation"}}) == b"no-store"
+    assert forced_cache_control({**get, "method": "POST"}) == b"no-store"
+    assert forced_cache_control({**get, "headers": [(b"x-api-key", b"mik_x")]}) == b"private, no-store"
+    headers = secured_headers([(b"Cache-Control", b"public")], cache_control=b"no-store", hsts=None)
     assert [v for k, v in headers if k.lower() == b"cache-control"] == [b"no-store"]
+    kept = secured_headers([(b"Cache-Control", b"public")], cache_control=None, hsts=None)
+    assert [v for k, v in kept if k.lower() == b"cache-control"] == [b"public"]
 
 
 async def test_hsts_only_over_https(app: Starlette) -> None:
@@ -149,7 +155,7 @@ async def test_metrics_need_the_token_when_one_is_set(database_url: str, redis_u
     allowed = await _metrics(application, {"Authorization": f"Bearer {token}"})
     assert allowed.status_code == 200
     assert "mockinterview_http_requests_total" in allowed.text
-    assert allowed.headers["cache-control"] == "no-store"
+    assert allowed.headers["cache-control"] == "private, no-store"
 
 
 # --- CORS ------------------------------------------------------------------------------------
