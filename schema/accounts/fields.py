@@ -57,6 +57,27 @@ def _payload(tokens: IssuedTokens) -> AuthPayload:
 USERS = Page(User, profile.users_statement, ("id",))
 
 
+@root_read("users")
+async def answer_users(
+    request: FieldRequest,
+    search: str | None = None,
+    role: Role | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> Precompleted | None:
+    size = page_size(first, request.context.settings)
+    pattern, email = profile.search_terms(search)
+    values: dict[str, Any] = {
+        "pattern": pattern,
+        "email": email,
+        "role": role.value if role else None,
+        "after_id": after_id(after),
+        "limit": size + 1,
+    }
+    compiled = await compiled_page(request, USERS, values, size=size, has_previous=after is not None)
+    return compiled[0] if compiled is not None else None
+
+
 @root_read("me")
 async def answer_me(request: FieldRequest, *, row_in_hand: bool = False) -> Precompleted | None:
     """`row_in_hand`: the resolver has the viewer's row and builds a selection of its columns itself."""
@@ -105,20 +126,12 @@ class AccountsQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> relay.Connection[User]:
-        size = page_size(first, info.context.settings)
-        pattern, email = profile.search_terms(search)
-        values: dict[str, Any] = {
-            "pattern": pattern,
-            "email": email,
-            "role": role.value if role else None,
-            "after_id": after_id(after),
-            "limit": size + 1,
-        }
-        compiled = await compiled_page(info, USERS, values, size=size, has_previous=after is not None)
+        compiled = await answer_users(request_of(info), search, role, first, after)
         if compiled is not None:
-            return compiled[0]  # type: ignore[return-value]  # passed through by the executor
+            return compiled  # type: ignore[return-value]  # passed through by the executor
+        size = page_size(first, info.context.settings)
         rows = await profile.search_users(
-            info.context.uow, search=search, role=role, after_id=values["after_id"], limit=size + 1
+            info.context.uow, search=search, role=role, after_id=after_id(after), limit=size + 1
         )
         return USERS.connection(rows, size, has_previous=after is not None)
 
