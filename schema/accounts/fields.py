@@ -79,12 +79,13 @@ async def answer_users(
 
 
 @root_read("me")
-async def answer_me(request: FieldRequest, *, row_in_hand: bool = False) -> Precompleted | None:
-    """`row_in_hand`: the resolver has the viewer's row and builds a selection of its columns itself."""
+async def answer_me(request: FieldRequest) -> Precompleted | None:
+    """None for a selection of the viewer's own columns: the resolver builds it from the row the
+    request's authentication already read, with no statement at all."""
     viewer = request.context.optional_viewer()
     if viewer is None:
-        return None if row_in_hand else Precompleted(None)
-    return await compiled_object(request, User, {"id": viewer.id}, row_in_hand=row_in_hand)
+        return None
+    return await compiled_object(request, User, {"id": viewer.id}, row_in_hand=True)
 
 
 @root_read("user")
@@ -99,7 +100,7 @@ class AccountsQuery:
         viewer = info.context.optional_viewer()
         if viewer is None:
             return None
-        compiled = await answer_me(request_of(info), row_in_hand=True)
+        compiled = await answer_me(request_of(info))
         if compiled is not None:
             return compiled  # type: ignore[return-value]  # passed through by the executor
         return User.from_row(viewer)

@@ -14,7 +14,7 @@ from tests.marketplace_support import book, new_specialization, publish, tomorro
 MINE = """query Mine($first: Int, $status: [InterviewStatus!]) {
   myInterviews(first: $first, status: $status) { edges { cursor node { id status
     interviewer { displayName } messages(last: 2) { edges { node { body } } } } } pageInfo { hasNextPage } }
-  me { displayName points }
+  me { displayName points pointsLedger(first: 1) { edges { node { amount } } } }
   __typename
 }"""
 
