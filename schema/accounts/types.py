@@ -134,6 +134,21 @@ def _points_ledger_sql(scope: Scope) -> str:
     )
 
 
+def _specializations_sql(scope: Scope) -> str:
+    """`User.specializations`: the member's topics by id (as `load_user_specialization_ids`)."""
+    scope.no_arguments()
+    assert scope.selected is not None
+    member = scope.column("id")
+    topics = f"SELECT us.specialization_id FROM user_specializations us WHERE us.user_id = {member}"  # noqa: S608
+    return scope.compiler.related_list(
+        Specialization,
+        "specializations",
+        lambda s: f"{s}.id IN ({topics})",
+        lambda s: f"{s}.id",
+        scope.selected,
+    )
+
+
 @strawberry.type(name="User", description="A member. Private fields are null for other members.")
 class User(relay.Node, Mapped, model=models.User):
     id: relay.NodeID[int]
@@ -207,7 +222,9 @@ class User(relay.Node, Mapped, model=models.User):
             return None
         return self.row.blocked_until
 
-    @strawberry.field(description="Topics this member interviews or practises.")
+    @strawberry.field(
+        description="Topics this member interviews or practises.", metadata=sql(_specializations_sql)
+    )
     async def specializations(self, info: Info) -> list[Specialization]:
         loaders = info.context.loaders
         ids = await loaders.user_specialization_ids.load(self.id)

@@ -166,6 +166,23 @@ class Compiler:
         body = self.visible_object(cls, inner, selections)
         return f"(SELECT {body} FROM {cls.__model__.__tablename__} {inner} WHERE {inner}.id = {key_sql})"
 
+    def related_list(
+        self,
+        cls: type[Mapped],
+        from_sql: str,
+        where: Callable[[str], str],
+        order: Callable[[str], str],
+        selected: Selected,
+    ) -> str:
+        """`[...]` of the objects of `cls` in `from_sql` (aliased by the given alias) that match `where`,
+        in `order`, as a correlated subquery."""
+        inner = self.alias()
+        body = self.object(cls, inner, selected.selections)
+        return (
+            f"(SELECT coalesce(json_agg({body} ORDER BY {order(inner)}), '[]'::json) "
+            f"FROM {from_sql} {inner} WHERE {where(inner)})"
+        )
+
     def build(
         self, selections: Sequence[SelectionNode], type_name: str, value_of: Callable[[Selected], str]
     ) -> str:

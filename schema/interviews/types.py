@@ -79,6 +79,16 @@ def _video_link_sql(scope: Scope) -> str:
     return f"CASE WHEN {_participant_or_staff(scope)} THEN {link} END"
 
 
+def _feedback_sql(scope: Scope) -> str:
+    """`Interview.feedback`: all of it, oldest first (the interview itself is visible)."""
+    scope.no_arguments()
+    assert scope.selected is not None
+    interview = scope.column("id")
+    return scope.compiler.related_list(
+        Feedback, "feedback", lambda f: f"{f}.interview_id = {interview}", lambda f: f"{f}.id", scope.selected
+    )
+
+
 def _messages_sql(scope: Scope) -> str:
     first, after, last = (scope.argument(name) for name in ("first", "after", "last"))
     try:
@@ -165,7 +175,10 @@ class Interview(relay.Node, Mapped, model=models.Interview):
         slot = await info.context.loaders.slot.load(self.row.slot_id)
         return slot.video_link if slot else None
 
-    @strawberry.field(description="Feedback given by the participants, oldest first.")
+    @strawberry.field(
+        description="Feedback given by the participants, oldest first.",
+        metadata=sql(_feedback_sql),
+    )
     async def feedback(self, info: Info) -> list[Feedback]:
         rows = await info.context.loaders.interview_feedback.load(self.row.id)
         return [Feedback.from_row(r) for r in rows]
