@@ -47,6 +47,7 @@ DB = "mi_bench"
 DSN = f"postgresql://postgres@127.0.0.1:5432/{DB}"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 VENV_BIN = Path(sys.executable).parent
+Body = scenarios.Body
 
 
 def log(msg: str) -> None:
@@ -288,10 +289,47 @@ async def board_checker(base: str, tokens: list[str], spec: int, stop: asyncio.E
     return counts
 
 
+def ours_keyed(scenario: str, seeded: scenarios.SeedInfo, tokens: list[str]) -> tuple[list[Body], list[str]]:
+    """Bodies and tokens of a keyed read for ours: chat_history pairs body i with token i (a chat the
+    member takes part in); the viewer's ledger and notifications are one body under every token."""
+    if scenario == "chat_history":
+        return [scenarios.chat_body(iid) for _k, iid in seeded.chats], [tokens[k] for k, _i in seeded.chats]
+    body = scenarios.ledger_body() if scenario == "points_ledger" else scenarios.notifications_body()
+    return [body], tokens
+
+
+async def expected_keyed(scenario: str, seeded: scenarios.SeedInfo) -> list[list[int]]:
+    """What SQL says a keyed read returns: per chat of `seeded.chats`, or per member of `member_ids`."""
+    if scenario == "chat_history":
+        return [await scenarios.expected_chat_keys(DSN, iid) for _k, iid in seeded.chats]
+    expected = (
+        scenarios.expected_ledger_keys
+        if scenario == "points_ledger"
+        else scenarios.expected_notification_keys
+    )
+    return [await expected(DSN, uid) for uid in seeded.member_ids]
+
+
+async def check_ours_rows(base: str, tokens: list[str], seeded: scenarios.SeedInfo, reads: list[str]) -> None:
+    """Before measuring the keyed reads: ours returns exactly the rows SQL says (as the peers must)."""
+    cases: list[tuple[Body, list[int]]] = []
+    case_tokens: list[str] = []
+    for scenario in reads:
+        expected = await expected_keyed(scenario, seeded)
+        bodies, read_tokens = ours_keyed(scenario, seeded, tokens)
+        if scenario != "chat_history":  # one body for every token: a case per member, under its token
+            bodies = bodies * len(tokens)
+        cases += zip(bodies, expected, strict=True)
+        case_tokens += read_tokens
+    rows = await scenarios.check_rows("ours", base, cases, case_tokens)
+    log(f"ours: all {len(cases)} keyed documents return the expected rows ({rows} nodes)")
+
+
 async def ours(args: argparse.Namespace, sdl: str, seeded: scenarios.SeedInfo, results: dict) -> None:  # type: ignore[type-arg]
     secret = secrets.token_urlsafe(36)[:48]
     has_messages = scenarios.interview_has_messages(sdl)
     send = scenarios.send_message_shape(sdl)
+    reads = [scenario for scenario, present in scenarios.has_reads(sdl).items() if present]
     tokens: list[str] = []
     for workers in args.workers:
         port = free_port()
@@ -317,6 +355,20 @@ async def ours(args: argparse.Namespace, sdl: str, seeded: scenarios.SeedInfo, r
                     f"{key}_mine", base + "/graphql", [scenarios.mine_body(has_messages)], tokens, args
                 )
             ).row()
+            if reads:
+                await check_ours_rows(base, tokens, seeded, reads)
+                for scenario in reads:
+                    bodies, read_tokens = ours_keyed(scenario, seeded, tokens)
+                    r[scenario] = (
+                        await measure(
+                            f"{key}_{scenario}",
+                            base + "/graphql",
+                            bodies,
+                            read_tokens,
+                            args,
+                            paired=scenario == "chat_history",
+                        )
+                    ).row()
             if send is not None:
                 part = seeded.participations[:400]
                 bodies = [scenarios.send_body(send, iid) for _k, iid in part]
@@ -363,6 +415,9 @@ async def ours(args: argparse.Namespace, sdl: str, seeded: scenarios.SeedInfo, r
             sql["my_interviews_first_5"] = await count_statements(
                 proxy, base, [scenarios.mine_body(has_messages, 5)], tokens, 50
             )
+            for scenario in reads:
+                bodies, read_tokens = ours_keyed(scenario, seeded, tokens)
+                sql[scenario] = await count_statements(proxy, base, bodies, read_tokens, 50)
             if send is not None:
                 part = seeded.participations[400:460]
                 bodies = [scenarios.send_body(send, iid) for _k, iid in part]
@@ -378,19 +433,31 @@ async def ours(args: argparse.Namespace, sdl: str, seeded: scenarios.SeedInfo, r
         await proxy.stop()
 
 
-Body = scenarios.Body
+async def keyed_bodies(base: str, seeded: scenarios.SeedInfo) -> dict[str, list[Body]]:
+    """The keyed reads in this PostGraphile's names (introspected), in the order of `expected_keyed`."""
+    names = await scenarios.postgraphile_key_names(base)
+    log(f"PostGraphile key-read names: {names}")
+    return {
+        "chat_history": [scenarios.pg_chat_body(names, iid) for _k, iid in seeded.chats],
+        "points_ledger": [scenarios.pg_ledger_body(names, uid) for uid in seeded.member_ids],
+        "notifications": [scenarios.pg_notifications_body(names, uid) for uid in seeded.member_ids],
+    }
 
 
-async def v4_bodies(base: str, member_ids: list[int], with_messages: bool) -> tuple[Body, list[Body]]:
+async def v4_bodies(base: str, seeded: scenarios.SeedInfo, with_messages: bool) -> dict[str, list[Body]]:
     names = await scenarios.postgraphile_names(base)
     log(f"PostGraphile 4 schema names: {names}")
-    mine = [scenarios.pg_mine_body(names, uid, with_messages) for uid in member_ids]
-    return scenarios.pg_board_body(names), mine
+    mine = [scenarios.pg_mine_body(names, uid, with_messages) for uid in seeded.member_ids]
+    return {
+        "board": [scenarios.pg_board_body(names)],
+        "my_interviews": mine,
+        **await keyed_bodies(base, seeded),
+    }
 
 
-async def v5_bodies(_base: str, member_ids: list[int], with_messages: bool) -> tuple[Body, list[Body]]:
-    mine = [scenarios.pg5_mine_body(uid, with_messages) for uid in member_ids]
-    return scenarios.pg5_board_body(), mine
+async def v5_bodies(base: str, seeded: scenarios.SeedInfo, with_messages: bool) -> dict[str, list[Body]]:
+    mine = [scenarios.pg5_mine_body(uid, with_messages) for uid in seeded.member_ids]
+    return {"board": [scenarios.pg5_board_body()], "my_interviews": mine, **await keyed_bodies(base, seeded)}
 
 
 @dataclass(frozen=True)
@@ -398,7 +465,8 @@ class Peer:
     key: str  # where its figures go in the results
     prefix: str  # of its wrk scripts
     start: Callable[[Path, str, int], AbstractAsyncContextManager[Proc]]
-    bodies: Callable[[str, list[int], bool], Awaitable[tuple[Body, list[Body]]]]
+    # every read's bodies (board: one; the others in the order of their expected rows)
+    bodies: Callable[[str, scenarios.SeedInfo, bool], Awaitable[dict[str, list[Body]]]]
 
 
 PEERS = {
@@ -408,12 +476,14 @@ PEERS = {
 
 
 async def check_peer_rows(
-    label: str, base: str, board: Body, mine: list[Body], member_ids: list[int], with_messages: bool
+    label: str, base: str, bodies: dict[str, list[Body]], seeded: scenarios.SeedInfo, with_messages: bool
 ) -> None:
     """Before measuring: every document returns exactly the rows the database says it should."""
-    cases = [(board, await scenarios.expected_board_keys(DSN))]
-    for body, user_id in zip(mine, member_ids, strict=True):
+    cases = [(bodies["board"][0], await scenarios.expected_board_keys(DSN))]
+    for body, user_id in zip(bodies["my_interviews"], seeded.member_ids, strict=True):
         cases.append((body, await scenarios.expected_mine_keys(DSN, user_id, with_messages)))
+    for scenario in scenarios.KEYED_READS:
+        cases += zip(bodies[scenario], await expected_keyed(scenario, seeded), strict=True)
     rows = await scenarios.check_rows(label, base, cases)
     log(f"{label}: all {len(cases)} documents return the expected rows ({rows} nodes)")
 
@@ -429,11 +499,14 @@ async def postgraphile(
     base = f"http://127.0.0.1:{port}"
     async with peer.start(WORK, DSN, port) as pg:
         label = f"PostGraphile {pg.version}"
-        board, mine = await peer.bodies(base, seeded.member_ids, with_messages)
-        await check_peer_rows(label, base, board, mine, seeded.member_ids, with_messages)
+        bodies = await peer.bodies(base, seeded, with_messages)
+        await check_peer_rows(label, base, bodies, seeded, with_messages)
         r: dict[str, object] = {}
-        r["board"] = (await measure(f"{peer.prefix}_board", base + "/graphql", [board], [], args)).row()
-        r["my_interviews"] = (await measure(f"{peer.prefix}_mine", base + "/graphql", mine, [], args)).row()
+        for scenario, scenario_bodies in bodies.items():
+            script = {"my_interviews": "mine"}.get(scenario, scenario)
+            r[scenario] = (
+                await measure(f"{peer.prefix}_{script}", base + "/graphql", scenario_bodies, [], args)
+            ).row()
         results[peer.key] = r
         results[f"{peer.key}_version"] = pg.version
     proxy = CountingProxy("127.0.0.1", 5432)
@@ -443,8 +516,8 @@ async def postgraphile(
         base = f"http://127.0.0.1:{port}"
         async with peer.start(WORK, f"postgres://postgres@127.0.0.1:{pport}/{DB}", port):
             sql = {
-                "board": await count_statements(proxy, base, [board], [], 50),
-                "my_interviews": await count_statements(proxy, base, mine, [], 50),
+                scenario: await count_statements(proxy, base, scenario_bodies, [], 50)
+                for scenario, scenario_bodies in bodies.items()
             }
             results[f"{peer.key}_sql"] = sql
             log(f"{label} SQL per request: " + json.dumps({k: (v["data"], v["tx"]) for k, v in sql.items()}))
@@ -488,6 +561,7 @@ async def main_async(args: argparse.Namespace) -> int:
     results["schema_has"] = {
         "Interview.messages": scenarios.interview_has_messages(sdl),
         "sendMessage": scenarios.send_message_shape(sdl) is not None,
+        **scenarios.has_reads(sdl),
     }
     await ours(args, sdl, seeded, results)
     for name in args.peers:

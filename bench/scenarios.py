@@ -20,6 +20,18 @@ DOCS_BEGIN = "<!-- bench:results:begin -->"
 DOCS_END = "<!-- bench:results:end -->"
 # --peers name -> the key of its figures in the results (`<key>`, `<key>_sql`, `<key>_version`)
 PEERS = {"v4": "postgraphile", "v5": "postgraphile5"}
+# The reads of the ratio table, in its order (the board variants are compared with the peers' board).
+READS = (
+    "board",
+    "board_uncached",
+    "board_mix",
+    "my_interviews",
+    "chat_history",
+    "points_ledger",
+    "notifications",
+)
+# Reads by a key the bench knows (an interview, a member), the same rows for ours and each PostGraphile.
+KEYED_READS = ("chat_history", "points_ledger", "notifications")
 
 
 def gid(type_name: str, key: int) -> str:
@@ -33,6 +45,7 @@ class SeedInfo:
         self.interview_ids = seeded.interview_ids
         self._contention = list(seeded.contention_slot_ids)
         self.participations = seeded.participations
+        self.chats = seeded.chats
         self.specialization_id = seeded.specialization_id
 
     def next_contention_batch(self, n: int) -> list[int]:
@@ -82,6 +95,33 @@ def mine_body(with_messages: bool, first: int = 20) -> Body:
     }
 
 
+def chat_body(interview_id: int, first: int = 50) -> Body:
+    # The oldest `first` messages of one chat (Interview.messages(first:) pages oldest first).
+    return {
+        "query": "query Chat($id: ID!, $first: Int) { interview(id: $id) { id messages(first: $first) "
+        "{ edges { node { id body createdAt } } } } }",
+        "variables": {"id": gid("Interview", interview_id), "first": first},
+    }
+
+
+def ledger_body(first: int = 20) -> Body:
+    # The viewer's newest `first` ledger entries.
+    return {
+        "query": "query Ledger($first: Int) { me { pointsLedger(first: $first) { edges { node "
+        "{ id amount kind reason createdAt } } } } }",
+        "variables": {"first": first},
+    }
+
+
+def notifications_body(first: int = 20) -> Body:
+    # The viewer's newest `first` notifications, read or not.
+    return {
+        "query": "query Notifications($first: Int) { notifications(first: $first) { edges { node "
+        "{ id kind payload readAt createdAt } } } }",
+        "variables": {"first": first},
+    }
+
+
 def book_body(slot_id: int) -> Body:
     return {
         "query": "mutation Book($s: ID!) { bookSlot(slotId: $s) { id status } }",
@@ -95,7 +135,21 @@ def _type_block(sdl: str, name: str) -> str:
 
 
 def interview_has_messages(sdl: str) -> bool:
-    return re.search(r"^\s+messages\(", _type_block(sdl, "Interview"), re.M) is not None
+    return has_field(sdl, "Interview", "messages")
+
+
+def has_field(sdl: str, type_name: str, field: str) -> bool:
+    """Whether `type_name` has `field` (with or without arguments) in our schema."""
+    return re.search(r"^\s+" + field + r"\b[(:]", _type_block(sdl, type_name), re.M) is not None
+
+
+def has_reads(sdl: str) -> dict[str, bool]:
+    """Which of the keyed reads (chat_history, points_ledger, notifications) our schema offers."""
+    return {
+        "chat_history": has_field(sdl, "Query", "interview") and interview_has_messages(sdl),
+        "points_ledger": has_field(sdl, "Query", "me") and has_field(sdl, "User", "pointsLedger"),
+        "notifications": has_field(sdl, "Query", "notifications"),
+    }
 
 
 def send_message_shape(sdl: str) -> str | None:
@@ -137,6 +191,68 @@ async def postgraphile_names(base: str) -> dict[str, str]:
         "interviewer": "interviewer" if "interviewer" in interview else "userByInterviewerId",
         "candidate": "candidate" if "candidate" in interview else "userByCandidateId",
         "messages": "messages" if "messages" in interview else "messagesByInterviewId",
+    }
+
+
+async def postgraphile_key_names(base: str) -> dict[str, str]:
+    """Names of the reads by primary key in either PostGraphile version, by introspection.
+
+    v4 (simplify-inflector): `interview(id:)`, `user(id:)`, node ID `nodeId`, order `ID_*`; v5 (its
+    simplify-inflection): `interview(rowId:)`, `user(rowId:)`, node ID `id`, order `ROW_ID_*`.
+    """
+    q = (
+        "{ __schema { queryType { fields { name args { name } } } } "
+        '__type(name: "User") { fields { name } } i: __type(name: "Interview") { fields { name } } }'
+    )
+    async with httpx.AsyncClient(timeout=10) as client:
+        data = (await client.post(base + "/graphql", json={"query": q})).json()["data"]
+    query_fields = {
+        f["name"]: [a["name"] for a in f["args"]] for f in data["__schema"]["queryType"]["fields"]
+    }
+    user = {f["name"] for f in data["__type"]["fields"]}
+    interview = {f["name"] for f in data["i"]["fields"]}
+    pk = "rowId" if "rowId" in interview else "id"
+
+    def by_key(table: str) -> str:
+        for name in (table, f"{table}ById", f"{table}ByRowId"):
+            if query_fields.get(name) == [pk]:
+                return name
+        raise RuntimeError(f"no {table}({pk}:) read in this PostGraphile's schema")
+
+    return {
+        "pk": pk,
+        "node_id": "id" if pk == "rowId" else "nodeId",
+        "order_pk": "ROW_ID" if pk == "rowId" else "ID",
+        "interview": by_key("interview"),
+        "user": by_key("user"),
+        "messages": "messages" if "messages" in interview else "messagesByInterviewId",
+        "ledger": "pointsLedgers" if "pointsLedgers" in user else "pointsLedgersByUserId",
+        "notifications": "notifications" if "notifications" in query_fields else "allNotifications",
+    }
+
+
+def pg_chat_body(n: dict[str, str], interview_id: int, first: int = 50) -> Body:
+    # One interview by primary key with its oldest `first` messages (ours: interview(id:) messages(first:)).
+    return {
+        "query": f'{{ {n["interview"]}({n["pk"]}: "{interview_id}") {{ {n["node_id"]} '
+        f"{n['messages']}(first: {first}, orderBy: {n['order_pk']}_ASC) {{ nodes {{ {n['node_id']} "
+        "body createdAt } } } }"
+    }
+
+
+def pg_ledger_body(n: dict[str, str], user_id: int, first: int = 20) -> Body:
+    # The member by primary key (no viewer in PostGraphile) and their newest `first` ledger entries.
+    return {
+        "query": f'{{ {n["user"]}({n["pk"]}: "{user_id}") {{ {n["ledger"]}(first: {first}, '
+        f"orderBy: {n['order_pk']}_DESC) {{ nodes {{ {n['node_id']} amount kind reason createdAt }} }} }} }}"
+    }
+
+
+def pg_notifications_body(n: dict[str, str], user_id: int, first: int = 20) -> Body:
+    # The member's newest `first` notifications, the member as a condition.
+    return {
+        "query": f'{{ {n["notifications"]}(first: {first}, condition: {{userId: "{user_id}"}}, '
+        f"orderBy: {n['order_pk']}_DESC) {{ nodes {{ {n['node_id']} kind payload readAt createdAt }} }} }}"
     }
 
 
@@ -191,22 +307,50 @@ def pg5_mine_body(user_id: int, with_messages: bool, first: int = 20) -> Body:
 
 
 def node_keys(data: object) -> list[int]:
-    """Primary keys of the nodes in a PostGraphile response, depth first in response order.
+    """Primary keys of the nodes in a response, depth first in response order.
 
-    Both versions encode a node ID as base64 JSON with the key last (v4 `["slots", 1]` in `nodeId`,
-    v5 `["Slot", "1"]` in `id`), so the two responses compare without their naming.
+    Both PostGraphile versions encode a node ID as base64 JSON with the key last (v4 `["slots", 1]` in
+    `nodeId`, v5 `["Slot", "1"]` in `id`), ours as base64 `Type:key` in `id`, so the responses compare
+    without their naming. A notification's `payload` is data, not nodes, and is not searched.
     """
     keys: list[int] = []
     if isinstance(data, dict):
         node_id = data.get("nodeId", data.get("id"))
         if isinstance(node_id, str):
-            keys.append(int(json.loads(base64.b64decode(node_id))[-1]))
-        for value in data.values():
+            text = base64.b64decode(node_id).decode()
+            keys.append(int(json.loads(text)[-1] if text.startswith("[") else text.rsplit(":", 1)[-1]))
+        for name, value in data.items():
+            if name == "payload":
+                continue
             keys += node_keys(value)
     elif isinstance(data, list):
         for item in data:
             keys += node_keys(item)
     return keys
+
+
+async def _keys(dsn: str, sql: str, *args: object) -> list[int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return [int(r[0]) for r in await conn.fetch(sql, *args)]
+    finally:
+        await conn.close()
+
+
+async def expected_chat_keys(dsn: str, interview_id: int, first: int = 50) -> list[int]:
+    """The interview's key, then its oldest `first` message keys (the nesting of chat_history)."""
+    sql = "SELECT id FROM messages WHERE interview_id = $1 ORDER BY id LIMIT $2"
+    return [interview_id, *await _keys(dsn, sql, interview_id, first)]
+
+
+async def expected_ledger_keys(dsn: str, user_id: int, first: int = 20) -> list[int]:
+    sql = "SELECT id FROM points_ledger WHERE user_id = $1 ORDER BY id DESC LIMIT $2"
+    return await _keys(dsn, sql, user_id, first)
+
+
+async def expected_notification_keys(dsn: str, user_id: int, first: int = 20) -> list[int]:
+    sql = "SELECT id FROM notifications WHERE user_id = $1 ORDER BY id DESC LIMIT $2"
+    return await _keys(dsn, sql, user_id, first)
 
 
 async def expected_board_keys(dsn: str, first: int = 20) -> list[int]:
@@ -244,12 +388,19 @@ async def expected_mine_keys(dsn: str, user_id: int, with_messages: bool, first:
         await conn.close()
 
 
-async def check_rows(label: str, base: str, cases: list[tuple[Body, list[int]]]) -> int:
-    """Raise unless every body returns, without errors, exactly the expected nodes; returns how many."""
+async def check_rows(
+    label: str, base: str, cases: list[tuple[Body, list[int]]], tokens: list[str] | None = None
+) -> int:
+    """Raise unless every body returns, without errors, exactly the expected nodes; returns how many.
+
+    `tokens`, when given, are the bearer tokens of the cases, one each (ours reads as the viewer).
+    """
     checked = 0
+    assert tokens is None or len(tokens) == len(cases)
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        for body, expected in cases:
-            reply = (await client.post("/graphql", json=body)).json()
+        for i, (body, expected) in enumerate(cases):
+            headers = {"Authorization": f"Bearer {tokens[i]}"} if tokens else {}
+            reply = (await client.post("/graphql", json=body, headers=headers)).json()
             got = node_keys(reply.get("data"))
             if reply.get("errors") or got != expected:
                 raise RuntimeError(
@@ -264,7 +415,16 @@ async def row_counts(dsn: str) -> dict[str, int]:
     conn = await asyncpg.connect(dsn)
     try:
         out = {}
-        for table in ("users", "specializations", "slots", "interviews", "messages", "points_ledger"):
+        tables = (
+            "users",
+            "specializations",
+            "slots",
+            "interviews",
+            "messages",
+            "points_ledger",
+            "notifications",
+        )
+        for table in tables:
             out[table] = int(await conn.fetchval(f"SELECT count(*) FROM {table}"))  # noqa: S608
         out["open_future_slots"] = int(
             await conn.fetchval("SELECT count(*) FROM slots WHERE status = 'OPEN' AND starts_at > now()")
@@ -358,9 +518,10 @@ def _ratio_rows(results: dict[str, Any], workers: list[int], peers: list[str]) -
     rows = []
     for a_label, a_figures, b_key in pairs:
         b_figures = results[b_key]
-        for scenario in ("board", "board_uncached", "board_mix", "my_interviews"):
+        for scenario in READS:
             # The board variants (no cache; 5% writes) are all compared with PostGraphile's board.
-            a, b = a_figures.get(scenario), b_figures.get(scenario if scenario in b_figures else "board")
+            b_name = "board" if scenario.startswith("board") and scenario not in b_figures else scenario
+            a, b = a_figures.get(scenario), b_figures.get(b_name)
             if a and b:
                 rows.append(
                     f"| {scenario} | {a_label} | {_peer_label(results, b_key)} "

@@ -1,4 +1,5 @@
-"""Bench rows added with bulk COPY: members with a known password, open slots, interviews, messages.
+"""Bench rows added with bulk COPY: members with a known password, open slots, interviews, messages,
+and for the logged-in members long chats, ledger histories and notifications.
 
 Additive: it runs after `mockinterview seed-demo` when that command exists and only touches rows it
 creates (its own members, so the per-host and per-candidate overlap constraints cannot collide).
@@ -6,6 +7,7 @@ creates (its own members, so the per-host and per-candidate overlap constraints 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +16,8 @@ from argon2 import PasswordHasher, Type
 
 PASSWORD = "bench-password-123"  # noqa: S105 (throwaway bench accounts on a throwaway database)
 START_POINTS = 100
+LEDGER_STEP = 10  # points of each seeded REWARD / PENALTY pair (the balance stays START_POINTS)
+NOTIFICATION_KINDS = ("BOOKED", "BOOKING_CONFIRMED", "REMINDER", "FEEDBACK_RECEIVED")
 
 
 @dataclass
@@ -24,6 +28,8 @@ class Seeded:
     interview_ids: list[int] = field(default_factory=list)
     # (index into member_ids/emails of the candidate, interview id): who may write in which chat
     participations: list[tuple[int, int]] = field(default_factory=list)
+    # (index into member_ids/emails of a participant, interview id) of the long chats, both participants
+    chats: list[tuple[int, int]] = field(default_factory=list)
     specialization_id: int = 0
 
 
@@ -48,8 +54,17 @@ async def seed(
     interviews: int = 2000,
     messages_per_interview: int = 8,
     contention_slots: int = 400,
+    chat_messages: int = 60,
+    ledger_pairs: int = 12,
+    notifications: int = 30,
 ) -> Seeded:
-    """Insert the bench rows; the first `logins` members take part in all interviews."""
+    """Insert the bench rows; the first `logins` members take part in all interviews.
+
+    Then, for the logged-in members only (rows the earlier scenarios never read): one long chat per
+    member as candidate (`chat_messages` messages, interviews older than all others, so no
+    myInterviews page shows them), `ledger_pairs` REWARD +10 / PENALTY -10 pairs after the GRANT (the
+    balance ends where it was), and `notifications` notifications, the newest third unread.
+    """
     out = Seeded()
     now = datetime.now(UTC).replace(microsecond=0)
     conn = await asyncpg.connect(dsn)
@@ -206,7 +221,99 @@ async def seed(
             await conn.copy_records_to_table(
                 "messages", records=msgs, columns=["interview_id", "author_id", "body"]
             )
+            out.chats = await _long_chats(
+                conn, login_ids, spec, now - timedelta(hours=2 * interviews), chat_messages
+            )
+            await _ledger_history(conn, login_ids, ledger_pairs)
+            await _notifications(conn, login_ids, now, notifications)
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
     return out
+
+
+async def _long_chats(
+    conn: asyncpg.Connection, login_ids: list[int], spec: int, before: datetime, messages: int
+) -> list[tuple[int, int]]:
+    """One completed interview per logged-in member as candidate, earlier than `before`, with
+    `messages` messages; returns (member index, interview id) for both participants of each."""
+    chats: list[tuple[int, int]] = []
+    msgs = []
+    for k, cand in enumerate(login_ids):
+        host_index = (k + 1) % len(login_ids)
+        host = login_ids[host_index]
+        starts = before - timedelta(hours=2 * (k + 1))
+        slot_id = await conn.fetchval(
+            "INSERT INTO slots (host_id, specialization_id, starts_at, ends_at, duration_minutes, video_link,"
+            " status) VALUES ($1, $2, $3, $4, 60, 'https://meet.example.com/c', 'BOOKED') RETURNING id",
+            host,
+            spec,
+            starts,
+            starts + timedelta(minutes=60),
+        )
+        interview_id = int(
+            await conn.fetchval(
+                "INSERT INTO interviews (slot_id, interviewer_id, candidate_id, specialization_id, status,"
+                " starts_at, ends_at) VALUES ($1, $2, $3, $4, 'COMPLETED', $5, $6) RETURNING id",
+                slot_id,
+                host,
+                cand,
+                spec,
+                starts,
+                starts + timedelta(minutes=60),
+            )
+        )
+        chats += [(k, interview_id), (host_index, interview_id)]
+        for n in range(messages):
+            author = host if n % 2 == 0 else cand
+            msgs.append((interview_id, author, f"Long chat message {n}: a question, an answer, a follow-up."))
+    await conn.copy_records_to_table("messages", records=msgs, columns=["interview_id", "author_id", "body"])
+    return chats
+
+
+async def _ledger_history(conn: asyncpg.Connection, login_ids: list[int], pairs: int) -> None:
+    """After each member's GRANT: `pairs` times a REWARD for an interview they hosted and a PENALTY for
+    one they took as candidate, so `points_balance` (START_POINTS) still equals the ledger's sum."""
+    entries = []
+    for uid in login_ids:
+        hosted = await conn.fetch(
+            "SELECT id FROM interviews WHERE interviewer_id = $1 ORDER BY starts_at LIMIT $2", uid, pairs
+        )
+        taken = await conn.fetch(
+            "SELECT id FROM interviews WHERE candidate_id = $1 ORDER BY starts_at LIMIT $2", uid, pairs
+        )
+        assert len(hosted) == len(taken) == pairs, "too few bench interviews for the ledger history"
+        for h, t in zip(hosted, taken, strict=True):
+            entries.append(
+                (uid, LEDGER_STEP, "REWARD", "Hosted an interview", h["id"], START_POINTS + LEDGER_STEP)
+            )
+            entries.append((uid, -LEDGER_STEP, "PENALTY", "Late to an interview", t["id"], START_POINTS))
+    await conn.copy_records_to_table(
+        "points_ledger",
+        records=entries,
+        columns=["user_id", "amount", "kind", "reason", "interview_id", "balance_after"],
+    )
+
+
+async def _notifications(conn: asyncpg.Connection, login_ids: list[int], now: datetime, count: int) -> None:
+    """`count` notifications per logged-in member, one an hour up to now (ids in time order), each
+    naming one of their interviews; all but the newest third read."""
+    interviews = {
+        r["candidate_id"]: (r["id"], r["starts_at"])
+        for r in await conn.fetch(
+            "SELECT DISTINCT ON (candidate_id) candidate_id, id, starts_at FROM interviews"
+            " WHERE candidate_id = ANY($1::bigint[]) ORDER BY candidate_id, starts_at DESC",
+            login_ids,
+        )
+    }
+    rows = []
+    for n in range(count):
+        at = now - timedelta(hours=count - n)
+        read_at = at + timedelta(minutes=30) if n < count - count // 3 else None
+        for uid in login_ids:
+            interview_id, starts_at = interviews[uid]
+            payload = json.dumps({"interview_id": interview_id, "starts_at": starts_at.isoformat()})
+            rows.append((uid, NOTIFICATION_KINDS[n % len(NOTIFICATION_KINDS)], payload, read_at, at))
+    await conn.copy_records_to_table(
+        "notifications", records=rows, columns=["user_id", "kind", "payload", "read_at", "created_at"]
+    )
