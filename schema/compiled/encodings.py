@@ -7,12 +7,9 @@ from __future__ import annotations
 def iso(column: str) -> str:
     """`datetime.isoformat()` of a timestamptz as Python prints it for UTC (microseconds only when
     non-zero, '+00:00')."""
-    utc = f"({column} AT TIME ZONE 'UTC')"
-    return (
-        f"CASE WHEN {column} IS NULL THEN NULL ELSE to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') "
-        f"|| CASE WHEN extract(microseconds FROM {utc})::bigint % 1000000 = 0 THEN '' "
-        f"ELSE to_char({utc}, '.US') END || '+00:00' END"
-    )
+    # '.000000' can only be the fraction (the rest is digits, '-', 'T' and ':'); NULL stays NULL.
+    text = f"to_char(({column} AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+    return f"(replace({text}, '.000000', '') || '+00:00')"
 
 
 def node_id(type_name: str, column: str) -> str:
