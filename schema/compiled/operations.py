@@ -39,6 +39,7 @@ from schema.compiled.plans import FieldRequest, document_of
 from schema.compiled.roots import ROOT_READS, Answer
 from schema.context import Context
 from schema.core_schema import graphql_core_schema
+from schema.extensions.errors import release_session
 from schema.extensions.request_info import report_operation
 from schema.inputs import unstorable_input
 from schema.permissions import IsAuthenticated, RequiresRole
@@ -103,6 +104,7 @@ class OperationReads:
             if value is None:
                 return None
             data[root.key] = value.value
+        await release_session(context)
         viewer = context.viewer
         report_operation(context, operation_name, "query", viewer.id if viewer else None)
         return data

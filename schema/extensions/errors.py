@@ -79,7 +79,12 @@ class CloseDatabaseSession(SchemaExtension):
 
     async def on_operation(self) -> AsyncIterator[None]:
         yield
-        context = self.execution_context.context
-        db = getattr(context, "db", None)
-        if db is not None and not getattr(context, "keeps_session", False):
-            await db.close()
+        await release_session(self.execution_context.context)
+
+
+async def release_session(context: object) -> None:
+    """Give the request's connection back to the pool as soon as its operation is done, before the
+    response is encoded and sent (a request waiting for a connection should not wait for that)."""
+    db = getattr(context, "db", None)
+    if db is not None and not getattr(context, "keeps_session", False):
+        await db.close()
