@@ -13,6 +13,7 @@ server, so latencies are an upper bound for what the server alone would do.
 from __future__ import annotations
 
 import argparse
+import base64
 import asyncio
 import json
 import multiprocessing as mp
@@ -185,6 +186,7 @@ def main() -> None:
         "DATA_DIR": data_dir,
         "APP_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
+        "FILES_ENCRYPTION_KEY": base64.b64encode(os.urandom(32)).decode(),  # production has no default
         "LOG_LEVEL": "WARNING",
         "MAX_SUBSCRIPTIONS_PER_CONNECTION": "5",
         "REMINDER_SCHEDULER_ENABLED": "false",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import platform
@@ -84,6 +85,7 @@ def server_env(database_url: str, secret: str) -> dict[str, str]:
     env.update(
         APP_ENV="production",
         SECRET_KEY=secret,
+        FILES_ENCRYPTION_KEY=base64.b64encode(os.urandom(32)).decode(),  # production has no default
         DATABASE_URL=database_url,
         LOG_LEVEL="warning",
         # The per-member chat limit (60/min) would turn the sendMessage run into a rate-limiter
