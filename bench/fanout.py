@@ -13,8 +13,8 @@ server, so latencies are an upper bound for what the server alone would do.
 from __future__ import annotations
 
 import argparse
-import base64
 import asyncio
+import base64
 import json
 import multiprocessing as mp
 import os
