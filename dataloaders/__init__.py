@@ -36,6 +36,7 @@ from dataloaders.interviews import (
     load_interviews,
     load_user_stats,
 )
+from dataloaders.matching import load_match_tickets, load_matches, load_tickets_of_matches
 from dataloaders.moderation import load_blocks, load_no_show_reports
 from dataloaders.points import load_points_entries
 from dataloaders.slots import load_slots
@@ -48,6 +49,8 @@ from db.models import (
     Feedback,
     Interview,
     InterviewResult,
+    Match,
+    MatchTicket,
     NoShowReport,
     PointsEntry,
     Question,
@@ -134,6 +137,9 @@ class Loaders:
     result: DataLoader[int, InterviewResult | None] = field(init=False)
     result_scores: DataLoader[int, list[CriterionScore]] = field(init=False)
     progress: DataLoader[ProgressKey, list[InterviewResult]] = field(init=False)
+    match_ticket: DataLoader[int, MatchTicket | None] = field(init=False)
+    match: DataLoader[int, Match | None] = field(init=False)
+    match_tickets: DataLoader[int, list[MatchTicket]] = field(init=False)
 
     def __post_init__(self) -> None:
         db = self.db
@@ -161,6 +167,9 @@ class Loaders:
         self.result = DataLoader(lambda ids: load_results(db, ids))
         self.result_scores = DataLoader(lambda ids: load_scores(db, ids))
         self.progress = DataLoader(lambda keys: load_progress(db, keys))
+        self.match_ticket = DataLoader(lambda ids: load_match_tickets(db, ids))
+        self.match = DataLoader(lambda ids: load_matches(db, ids))
+        self.match_tickets = DataLoader(lambda ids: load_tickets_of_matches(db, ids))
 
 
 def forget(loader: DataLoader[Any, Any], key: Any) -> None:

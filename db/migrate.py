@@ -13,10 +13,10 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.pool import NullPool
 
-from db.session import async_url
+from db.session import create_database_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -70,7 +70,7 @@ async def applied_revisions(connection: AsyncConnection) -> tuple[str, ...]:
 
 async def database_migration_status(database_url: str) -> MigrationStatus:
     """`migration_status` of the database at `database_url`, over one short-lived connection."""
-    engine = create_async_engine(async_url(database_url), poolclass=NullPool)
+    engine = create_database_engine(database_url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
             current = await applied_revisions(connection)

@@ -7,10 +7,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import asyncpg
-from sqlalchemy import Executable, Result, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import URL, Executable, Result, event, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,8 +19,16 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from db.replicas import Replica, RoutedSessionmaker
+
 IDLE_PING_SECONDS = 5.0
 AfterCommit = Callable[[], Awaitable[None]]
+# libpq's TLS parameters (e.g. `?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem`). asyncpg reads
+# them, as libpq does, from a DSN; SQLAlchemy would hand them to it as unknown keyword arguments.
+LIBPQ_TLS_PARAMETERS = frozenset(
+    {"sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "sslcrl", "sslnegotiation"}
+    | {"ssl_min_protocol_version", "ssl_max_protocol_version"}
+)
 
 
 def async_url(url: str) -> str:
@@ -35,6 +44,26 @@ def sync_url(url: str) -> str:
     return async_url(url)
 
 
+def engine_arguments(url: str) -> tuple[URL, dict[str, Any]]:
+    """The SQLAlchemy URL and `connect_args` of a DATABASE_URL. Its libpq TLS parameters move into a
+    DSN of their own that asyncpg reads like libpq does (the URL's host, user and database, passed
+    as keywords, take precedence), so `sslmode`/`sslrootcert` mean what they mean to psql and to
+    the job queue's asyncpg pool, which gets DATABASE_URL as it is."""
+    parsed = make_url(async_url(url))
+    tls = {name: value for name, value in parsed.query.items() if name in LIBPQ_TLS_PARAMETERS}
+    if not tls:
+        return parsed, {}
+    return parsed.difference_update_query(tls), {
+        "dsn": "postgresql://?" + urlencode(tls, doseq=True, quote_via=quote)
+    }
+
+
+def create_database_engine(url: str, **options: Any) -> AsyncEngine:
+    """`create_async_engine` for a DATABASE_URL (see `engine_arguments`)."""
+    parsed, connect_args = engine_arguments(url)
+    return create_async_engine(parsed, connect_args=connect_args, **options)
+
+
 def create_engine(
     url: str, *, pool_size: int = 10, max_overflow: int = 10, ping_idle_seconds: float = IDLE_PING_SECONDS
 ) -> AsyncEngine:
@@ -45,7 +74,7 @@ def create_engine(
     one in steady use is not. A connection that dies while busy raises a disconnect error in its
     request, and SQLAlchemy then invalidates the whole pool, so later checkouts reconnect.
     """
-    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=max_overflow)
+    engine = create_database_engine(url, pool_size=pool_size, max_overflow=max_overflow)
     _ping_when_idle(engine, ping_idle_seconds)
     return engine
 
@@ -66,8 +95,8 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
             raise DisconnectionError("idle connection failed its ping") from exc
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_sessionmaker(engine: AsyncEngine) -> RoutedSessionmaker:
+    return RoutedSessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
 def _connection_broken(exc: Exception) -> bool:
@@ -91,6 +120,46 @@ class Db:
         self._session: AsyncSession | None = None
         self.lock = asyncio.Lock()
         self._after_commit: list[AfterCommit] = []
+        # Read replicas (db/replicas.py): only for a Db that `prefer_replica()` opted in, decided at
+        # its first statement; its first transaction moves it to the primary for good.
+        self._router = sessionmaker.router if isinstance(sessionmaker, RoutedSessionmaker) else None
+        self._may_use_replica = False
+        self._member: int | None = None
+        self._token_age: float | None = None
+        self._replica: Replica | None = None
+
+    def prefer_replica(self) -> None:
+        """Let this Db's reads go to a replica until it writes (GraphQL requests over HTTP)."""
+        self._may_use_replica = self._router is not None and self._session is None
+
+    def stay_on_primary(self) -> None:
+        """Read from the primary after all (e.g. an API key, which may be minutes old on a replica)."""
+        self._may_use_replica = False
+
+    def reads_for(self, member: int, token_age: float | None = None) -> None:
+        """This Db acts for `member`: its reads must see their writes (read-your-writes)."""
+        self._member, self._token_age = member, token_age
+
+    async def _read_session(self) -> AsyncSession:
+        if self._session is None and self._may_use_replica and self._router is not None:
+            self._may_use_replica = False
+            self._replica = await self._router.reader(self._member, self._token_age)
+            if self._replica is not None:
+                self._session = self._replica.sessionmaker()
+        return self.session
+
+    async def _leave_replica(self, exc: BaseException | None) -> bool:
+        """Move to the primary; True when the failed read (`exc`) should be retried there."""
+        replica, self._replica = self._replica, None
+        if replica is None:
+            return False
+        session, self._session = self._session, None
+        if session is not None:
+            with suppress(Exception):
+                await session.close()
+        if exc is not None and self._router is not None and _replica_broken(exc):
+            await self._router.failed(replica)
+        return exc is not None
 
     @property
     def session(self) -> AsyncSession:
@@ -100,6 +169,12 @@ class Db:
 
     async def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
         async with self.lock:
+            session = await self._read_session()
+            try:
+                return await session.execute(statement, params)
+            except (DBAPIError, OSError, TimeoutError) as exc:
+                if not await self._leave_replica(exc):  # a read is safe to repeat on the primary
+                    raise
             return await self.session.execute(statement, params)
 
     async def fetch_raw(self, sql: str, *params: Any) -> list[Any]:
@@ -107,25 +182,35 @@ class Db:
         (inside its transaction when one has begun): for hot reads where SQLAlchemy's per-statement
         work would dominate. Records are asyncpg `Record`s."""
         async with self.lock:
-            connection = await self.session.connection()
-            driver: Any = (await connection.get_raw_connection()).driver_connection
             try:
-                records: list[Any] = await driver.fetch(sql, *params)
+                return await self._fetch_raw(await self._read_session(), sql, params)
             except Exception as exc:
-                if _connection_broken(exc) or driver.is_closed():
-                    # What SQLAlchemy does when its own statements meet a dead connection: drop it
-                    # and every pooled one (a database restart killed them all), so that only this
-                    # request fails.
-                    with suppress(Exception):
-                        await connection.invalidate()
-                    await connection.engine.dispose()
-                raise
-            return records
+                if not await self._leave_replica(exc):  # a read is safe to repeat on the primary
+                    raise
+            return await self._fetch_raw(self.session, sql, params)
+
+    async def _fetch_raw(self, session: AsyncSession, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        connection = await session.connection()
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        try:
+            records: list[Any] = await driver.fetch(sql, *params)
+        except Exception as exc:
+            if _connection_broken(exc) or driver.is_closed():
+                # What SQLAlchemy does when its own statements meet a dead connection: drop it
+                # and every pooled one (a database restart killed them all), so that only this
+                # request fails.
+                with suppress(Exception):
+                    await connection.invalidate()
+                await connection.engine.dispose()
+            raise
+        return records
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits once at the end, rolls back on error, then runs after-commit hooks."""
         async with self.lock:
+            self._may_use_replica = False
+            await self._leave_replica(None)
             session = self.session
             try:
                 yield session
@@ -134,6 +219,8 @@ class Db:
                 await session.rollback()
                 self._after_commit.clear()
                 raise
+            if self._router is not None and self._member is not None:
+                await self._router.remember_write(self._member, session)
         hooks, self._after_commit = self._after_commit, []
         for hook in hooks:
             await hook()
@@ -143,6 +230,15 @@ class Db:
         self._after_commit.append(hook)
 
     async def close(self) -> None:
+        self._replica = None
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _replica_broken(exc: BaseException) -> bool:
+    """True when a replica's connection (not the statement) failed."""
+    if isinstance(exc, DBAPIError):
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        return exc.connection_invalidated or not isinstance(cause, Exception) or _connection_broken(cause)
+    return isinstance(exc, Exception) and _connection_broken(exc)

@@ -1,11 +1,16 @@
-"""Avatar and resume uploads (checked by content) and who may read them."""
+"""Avatar and resume uploads (checked by content, sealed at rest), who may read them, and the
+rotation of the key that wraps their data keys."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, select
+from dataclasses import dataclass
+
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.enums import STAFF_ROLES, InterviewStatus, UploadKind
 from app.core.errors import BadUserInput, NotFound
+from app.core.file_crypto import FilesKey, rewrap, seal, unseal
 from app.core.sniff import Sniffed, sniff_image, sniff_pdf
 from app.core.storage import new_key, storage_for
 from dataloaders import forget
@@ -29,7 +34,8 @@ def _within_limit(data: bytes, limit: int) -> bytes:
 async def _store(uow: UnitOfWork, actor: User, kind: UploadKind, data: bytes, sniffed: Sniffed) -> Upload:
     storage = storage_for(uow.settings)
     key = new_key(sniffed.extension)
-    await storage.save(key, data)
+    sealed = seal(uow.settings.resolved_files_key(), data, name=key)
+    await storage.save(key, sealed.blob)
     try:
         async with uow.db.transaction() as session:
             previous = (
@@ -47,6 +53,8 @@ async def _store(uow: UnitOfWork, actor: User, kind: UploadKind, data: bytes, sn
                 size_bytes=len(data),
                 width=sniffed.width,
                 height=sniffed.height,
+                wrapped_key=sealed.wrapped_key,
+                key_id=sealed.key_id,
             )
             session.add(upload)
             await session.flush()
@@ -152,7 +160,13 @@ async def readable_upload(uow: UnitOfWork, actor: User | None, key: str) -> tupl
     data = await storage_for(uow.settings).load(upload.storage_key)
     if data is None:
         raise NotFound(NOT_FOUND)
-    return upload, data
+    if upload.wrapped_key is None or upload.key_id is None:  # stored before encryption at rest
+        return upload, data
+    files_key = uow.settings.resolved_files_key()
+    plain = unseal(
+        files_key, data, wrapped_key=upload.wrapped_key, key_id=upload.key_id, name=upload.storage_key
+    )
+    return upload, plain
 
 
 async def latest_upload(
@@ -169,3 +183,58 @@ async def latest_upload(
     if upload is None or not await may_read(uow.db, upload, actor):
         return None
     return upload
+
+
+@dataclass
+class Rotation:
+    """What `rotate_files_key` did: data keys re-wrapped, already under the new key, and wrapped by
+    a third key (neither old nor new; left as they are)."""
+
+    rewrapped: int = 0
+    already: int = 0
+    foreign: int = 0
+
+
+async def _rotate_batch(
+    session: AsyncSession, after: int, batch: int, old: FilesKey, new: FilesKey, rotation: Rotation
+) -> int | None:
+    """One batch of `rotate_files_key` in the caller's transaction: the last row id, None when done."""
+    rows = (
+        await session.execute(
+            select(Upload.id, Upload.wrapped_key, Upload.key_id)
+            .where(Upload.wrapped_key.is_not(None), Upload.id > after)
+            .order_by(Upload.id)
+            .limit(batch)
+            .with_for_update()
+        )
+    ).all()
+    changed = 0
+    for row in rows:
+        if row.key_id == new.key_id:
+            rotation.already += 1
+        elif row.key_id != old.key_id:
+            rotation.foreign += 1
+        else:
+            wrapped = rewrap(row.wrapped_key, row.key_id, old=old, new=new)
+            values = {"wrapped_key": wrapped, "key_id": new.key_id}
+            await session.execute(update(Upload).where(Upload.id == row.id).values(**values))
+            changed += 1
+    if changed:
+        rotation.rewrapped += changed
+        await audit.record(
+            session, "upload.files_key_rotated", actor_id=None, count=changed, old=old.key_id, new=new.key_id
+        )
+    return rows[-1].id if len(rows) == batch else None
+
+
+async def rotate_files_key(uow: UnitOfWork, old: FilesKey, new: FilesKey, *, batch: int = 500) -> Rotation:
+    """Re-wrap every data key wrapped by `old` with `new`, in batches of `batch` rows (one
+    transaction each, rows locked); files are not touched. Idempotent: an interrupted run is resumed
+    by running it again, and a second run catches rows that instances still on `old` uploaded
+    meanwhile."""
+    rotation = Rotation()
+    after: int | None = 0
+    while after is not None:
+        async with uow.db.transaction() as session:
+            after = await _rotate_batch(session, after, batch, old, new, rotation)
+    return rotation

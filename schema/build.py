@@ -37,10 +37,12 @@ from schema.extensions.suggestions import QuietExecutionContext
 from schema.extensions.validation_cache import StableValidationCache
 from schema.inputs import DATETIME
 from schema.interviews.fields import InterviewsMutation, InterviewsQuery, InterviewsSubscription
+from schema.matching.fields import MatchingMutation, MatchingQuery, MatchingSubscription
 from schema.moderation.fields import ModerationMutation, ModerationQuery
 from schema.node import NodeQuery
 from schema.notifications.delivery_fields import DeliveriesMutation, DeliveriesQuery
 from schema.notifications.fields import NotificationsMutation, NotificationsQuery, NotificationsSubscription
+from schema.notifications.reach_fields import ReachMutation
 from schema.points.fields import PointsMutation
 from schema.slots.fields import SlotsMutation, SlotsQuery, SlotsSubscription
 from schema.specializations.fields import SpecializationsMutation, SpecializationsQuery
@@ -53,6 +55,7 @@ QUERY_TYPES: tuple[type, ...] = (
     SpecializationsQuery,
     SlotsQuery,
     InterviewsQuery,
+    MatchingQuery,
     ContentQuery,
     NotificationsQuery,
     DeliveriesQuery,
@@ -66,12 +69,14 @@ MUTATION_TYPES: tuple[type, ...] = (
     SpecializationsMutation,
     SlotsMutation,
     InterviewsMutation,
+    MatchingMutation,
     ContentMutation,
     PointsMutation,
     CalendarMutation,
     ChatMutation,
     NotificationsMutation,
     DeliveriesMutation,
+    ReachMutation,
     ApiKeysMutation,
     UploadsMutation,
     ModerationMutation,
@@ -79,6 +84,7 @@ MUTATION_TYPES: tuple[type, ...] = (
 SUBSCRIPTION_TYPES: tuple[type, ...] = (
     SlotsSubscription,
     InterviewsSubscription,
+    MatchingSubscription,
     ChatSubscription,
     NotificationsSubscription,
 )

@@ -1,5 +1,5 @@
 """`mockinterview` command line: serve, worker, migrate, set-role, export-schema, build-allowlist,
-seed-demo."""
+seed-demo, rotate-files-key."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ from app.cli.seed import run_seed_demo
 from app.core.enums import Role
 from app.core.errors import Conflict, NotFound
 from app.core.events import create_hub
+from app.core.file_crypto import FilesKey, FilesKeyError
 from app.core.passwords import Passwords
 from app.core.ratelimit import MemoryRateLimiter
 from app.core.settings import Settings, SettingsError, get_settings
+from app.core.tls import ServerTls, TlsConfigError
 from app.core.tokens import AccessTokens
 from app.http.persisted_queries import build_manifest
 from app.jobs.worker import JobWorker
@@ -29,7 +31,7 @@ from app.ops.logging_setup import configure_logging, logging_config
 from db.embedded import NoEmbeddedDatabase, embedded_pgdata, resolve_database_url
 from db.migrate import database_migration_status, upgrade
 from db.session import create_engine, create_sessionmaker
-from resolvers import moderation
+from resolvers import moderation, uploads
 from resolvers.unit_of_work import Services, UnitOfWork
 from schema.build import build_schema
 from schema.core_schema import graphql_core_schema
@@ -46,18 +48,36 @@ def _database_url(settings: Settings, *, create: bool = False) -> str:
     return url
 
 
-def listen_url(host: str, port: int) -> str:
-    """`http://host:port` of the address `serve` listens on (loopback for the wildcard addresses)."""
+def listen_url(host: str, port: int, *, tls: bool = False) -> str:
+    """`http://host:port` (`https` with TLS) of the address `serve` listens on (loopback for the
+    wildcard addresses)."""
     host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    scheme = "https" if tls else "http"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
-def default_public_base_url(settings: Settings, host: str, port: int) -> None:
+def default_public_base_url(settings: Settings, host: str, port: int, *, tls: bool = False) -> None:
     """PUBLIC_BASE_URL, unless set, is the address `serve` listens on (workers inherit it)."""
     if "public_base_url" in settings.model_fields_set and settings.public_base_url:
         return
-    os.environ["PUBLIC_BASE_URL"] = listen_url(host, port)
+    os.environ["PUBLIC_BASE_URL"] = listen_url(host, port, tls=tls)
     get_settings.cache_clear()
+
+
+def _server_tls(args: argparse.Namespace, settings: Settings) -> ServerTls | None:
+    """--ssl-certfile/--ssl-keyfile, else SSL_CERTFILE/SSL_KEYFILE, checked before any worker starts."""
+    certfile = args.ssl_certfile or settings.ssl_certfile
+    keyfile = args.ssl_keyfile or settings.ssl_keyfile
+    tls = ServerTls.of(Path(certfile) if certfile else None, Path(keyfile) if keyfile else None)
+    if tls is not None:
+        tls.check()
+    return tls
+
+
+def _prepare_secrets(settings: Settings) -> None:
+    """Generate development's secrets once, before workers fork; production must have set them."""
+    settings.resolved_secret_key()
+    settings.resolved_files_key()
 
 
 def _migrations_problem(database_url: str) -> str | None:
@@ -94,11 +114,17 @@ def _prepare_multiprocess_metrics(settings: Settings, workers: int) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        tls = _server_tls(args, settings)
+        _prepare_secrets(settings)
+    except (TlsConfigError, SettingsError) as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     log_level = (args.log_level or settings.log_level).lower()
     log_config = logging_config(settings.resolved_log_format, log_level)
     configure_logging(settings.resolved_log_format, log_level)
     _prepare_multiprocess_metrics(settings, args.workers)
-    default_public_base_url(settings, args.host, args.port)
+    default_public_base_url(settings, args.host, args.port, tls=tls is not None)
     if not settings.database_url:
         # Create (first time), start and migrate the embedded server once here; workers inherit its URL.
         os.environ["DATABASE_URL"] = _database_url(settings, create=True)
@@ -106,8 +132,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     elif (problem := _migrations_problem(settings.database_url)) is not None:
         print(problem, file=sys.stderr)
         return 1
-    settings.resolved_secret_key()  # generate the development secret once, before workers fork
-    print(f"GraphQL endpoint: http://{args.host}:{args.port}/graphql", flush=True)
+    scheme = "https" if tls else "http"
+    print(f"GraphQL endpoint: {scheme}://{args.host}:{args.port}/graphql", flush=True)
     if not settings.database_url:
         print(f"Embedded PostgreSQL: {embedded_pgdata(settings.data_dir)} (DATA_DIR)", flush=True)
     # uvicorn re-raises SIGTERM after its graceful shutdown; exiting through SystemExit instead
@@ -126,6 +152,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         server_header=False,  # no `server: uvicorn` banner; the `date` header stays (RFC 9110 wants it)
         timeout_graceful_shutdown=args.graceful_timeout,
         lifespan="on",
+        **(tls.uvicorn_options() if tls else {}),
     )
     return 0
 
@@ -234,6 +261,50 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_seed_demo(_database_url(settings), args)
 
 
+async def _rotate_files_key(settings: Settings, url: str, old: FilesKey, new: FilesKey) -> uploads.Rotation:
+    async with _services(settings, url) as services:
+        uow = UnitOfWork.open(services)
+        try:
+            return await uploads.rotate_files_key(uow, old, new)
+        finally:
+            await uow.close()
+
+
+def _replace_development_files_key(settings: Settings, new_key: str) -> None:
+    """Development's generated key follows the rotation (an operator's FILES_ENCRYPTION_KEY cannot)."""
+    draft = settings.files_key_path.with_suffix(".new")
+    with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(new_key)
+    draft.replace(settings.files_key_path)
+
+
+def cmd_rotate_files_key(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-wrap data keys from the current files key (FILES_ENCRYPTION_KEY, or development's
+    generated one) to the new one; files are not re-encrypted."""
+    try:
+        new_text = Path(args.new_key_file).read_text().strip() if args.new_key_file else args.new_key
+        old, new = settings.resolved_files_key(), FilesKey.parse(new_text)
+    except (OSError, SettingsError, FilesKeyError) as exc:
+        print(f"rotate-files-key: {exc}", file=sys.stderr)
+        return 2
+    if old.key_id == new.key_id:
+        print("rotate-files-key: the new key is the current key", file=sys.stderr)
+        return 2
+    rotation = asyncio.run(_rotate_files_key(settings, _database_url(settings), old, new))
+    print(f"re-wrapped {rotation.rewrapped} data keys ({rotation.already} were under the new key already)")
+    if rotation.foreign:
+        print(
+            f"{rotation.foreign} data keys are wrapped by neither key and were left as they are",
+            file=sys.stderr,
+        )
+    if settings.files_encryption_key:
+        print("now set FILES_ENCRYPTION_KEY to the new key on every instance and restart them")
+    else:
+        _replace_development_files_key(settings, new_text)
+        print(f"the development key in {settings.files_key_path} is now the new key")
+    return 1 if rotation.foreign else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockinterview", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -244,6 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default=None, help="default: LOG_LEVEL or info")
     serve.add_argument("--graceful-timeout", type=int, default=30, help="seconds for in-flight work")
+    serve.add_argument("--ssl-certfile", default=None, help="HTTPS/WSS certificate chain (PEM); SSL_CERTFILE")
+    serve.add_argument("--ssl-keyfile", default=None, help="its private key (PEM); SSL_KEYFILE")
     serve.set_defaults(handler=cmd_serve)
 
     worker = commands.add_parser("worker", help="run background jobs only (deliveries, reminders)")
@@ -272,6 +345,14 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--slots", type=int, default=5000)
     seed.add_argument("--messages", type=int, default=20000)
     seed.set_defaults(handler=cmd_seed_demo)
+
+    rotate = commands.add_parser(
+        "rotate-files-key", help="re-wrap every upload's data key with a new FILES_ENCRYPTION_KEY"
+    )
+    new_key = rotate.add_mutually_exclusive_group(required=True)
+    new_key.add_argument("--new-key", help="the new key: 32 bytes in base64 (`openssl rand -base64 32`)")
+    new_key.add_argument("--new-key-file", help="a file holding the new key (keeps it out of `ps`)")
+    rotate.set_defaults(handler=cmd_rotate_files_key)
     return parser
 
 

@@ -18,6 +18,7 @@ from argon2 import PasswordHasher, Type
 from app.cli import seed_sql as sql
 from app.cli import seed_words as words
 from app.cli.seed_content import load_content
+from app.cli.seed_matching import load_matches
 from app.core.settings import Settings, get_settings
 
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105  # documented demo login, demo data only
@@ -99,6 +100,7 @@ async def _load(
     await run(sql.NOTIFICATIONS)
     moderator_id = await connection.fetchval("SELECT id FROM demo_users WHERE n = 2")
     await load_content(connection, admin_id, moderator_id)
+    await load_matches(connection)
 
 
 async def seed_demo(database_url: str, sizes: SeedSizes, settings: Settings) -> bool:
@@ -138,6 +140,7 @@ SELECT
   (SELECT count(*) FROM rubrics) AS rubrics,
   (SELECT count(*) FROM interview_results) AS interview_results,
   (SELECT count(*) FROM blocks) AS blocks,
+  (SELECT count(*) FROM matches) AS matches,
   (SELECT count(*) FROM users u WHERE u.points_balance
      <> (SELECT coalesce(sum(amount), 0) FROM points_ledger l WHERE l.user_id = u.id)) AS unbalanced
 """

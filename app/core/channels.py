@@ -27,6 +27,10 @@ class Channels:
         """One member's new notifications."""
         return f"{self.prefix}user:{user_id}:notifications"
 
+    def matches(self, user_id: int) -> str:
+        """One member's matches: the matching queue paired them (`matchFound`)."""
+        return f"{self.prefix}user:{user_id}:matches"
+
     def control(self, user_id: int) -> str:
         """One member's access changes (blocked, logged out, sessions revoked, role changed): their
         live sockets and feeds re-check or close."""

@@ -57,6 +57,7 @@ class NotificationKind(StrEnum):
     INTERVIEW_COMPLETED = "INTERVIEW_COMPLETED"
     NO_SHOW_REPORTED = "NO_SHOW_REPORTED"
     ADMIN_MESSAGE = "ADMIN_MESSAGE"  # a moderator's or admin's message to the member
+    MATCH_FOUND = "MATCH_FOUND"  # the matching queue paired the member (to both sides)
 
 
 class DeliveryChannel(StrEnum):
@@ -64,6 +65,8 @@ class DeliveryChannel(StrEnum):
 
     EMAIL = "EMAIL"
     WEBHOOK = "WEBHOOK"
+    WEB_PUSH = "WEB_PUSH"  # one delivery per push subscription (browser)
+    TELEGRAM = "TELEGRAM"  # the member's linked Telegram chat
 
 
 class DeliveryStatus(StrEnum):
@@ -99,6 +102,31 @@ class QuestionDifficulty(StrEnum):
     EASY = "EASY"
     MEDIUM = "MEDIUM"
     HARD = "HARD"
+
+
+class MatchRole(StrEnum):
+    """The part a member wants to play when joining the matching queue."""
+
+    INTERVIEWER = "INTERVIEWER"
+    CANDIDATE = "CANDIDATE"
+    EITHER = "EITHER"
+
+
+class MatchLevel(StrEnum):
+    """The seniority a member practises for in the matching queue."""
+
+    JUNIOR = "JUNIOR"
+    MIDDLE = "MIDDLE"
+    SENIOR = "SENIOR"
+
+
+class MatchTicketStatus(StrEnum):
+    """Where a ticket of the matching queue stands."""
+
+    WAITING = "WAITING"
+    MATCHED = "MATCHED"
+    CANCELLED = "CANCELLED"  # the member left the queue
+    EXPIRED = "EXPIRED"  # nobody compatible came within MATCH_TICKET_TTL_SECONDS
 
 
 class ApiKeyScope(StrEnum):

@@ -43,22 +43,34 @@ class MemoryRateLimiter:
         return max(1, int(reset_at - now)) if count > limit else None
 
 
+# INCR, and a window for a new key (or one that lost its expiry), in one atomic round trip.
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+"""
+
+
 class RedisRateLimiter:
-    """INCR + TTL in one round trip (EXPIRE only on a new key); all instances share counters."""
+    """One script per hit (INCR + TTL, EXPIRE when new); all instances share counters.
+
+    The key is a hash tag (`mi:ratelimit:{login:ip:...}`) so that everything about one counter
+    lives in one slot of a Redis Cluster."""
 
     def __init__(self, redis: Redis, prefix: str = "ratelimit:") -> None:
         self.redis = redis
         self.prefix = prefix
 
+    def full_key(self, key: str) -> str:
+        return f"{self.prefix}{{{key}}}"
+
     async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
-        full_key = self.prefix + key
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(full_key)
-            pipe.ttl(full_key)
-            count, ttl = await pipe.execute()
-        if int(ttl) < 0:  # new key (or one that lost its expiry): start the window now
-            await self.redis.expire(full_key, window_seconds)
-            ttl = window_seconds
+        result = self.redis.eval(_HIT, 1, self.full_key(key), str(window_seconds))
+        count, ttl = await result
         return max(1, int(ttl)) if int(count) > limit else None
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.core.file_crypto import FilesKey, FilesKeyError, generate_files_key
 
 INSECURE_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development"}
 MIN_SECRET_LENGTH = 32
@@ -84,6 +88,12 @@ class Settings(BaseSettings):
     # Reminders run as a periodic job of the job queue (app/jobs/); cron with an optional sixth
     # field for seconds.
     reminder_schedule: str = "* * * * * */15"
+    # The matching queue (docs/product.md, rule 24): a ticket nobody paired within this wait expires;
+    # a matched interviewer who gave no video link meets on this base URL plus a random room name.
+    match_ticket_ttl_seconds: int = Field(default=600, ge=10, le=86_400)
+    match_video_room_base_url: str = Field(
+        default="https://meet.jit.si/mockinterview-", pattern=r"^https?://\S+$"
+    )
 
     # Background jobs (docs/notifications.md): `serve` runs a worker in-process unless this is off
     # (then run `mockinterview worker`); a worker takes up to JOBS_BATCH_SIZE jobs at a time.
@@ -101,6 +111,25 @@ class Settings(BaseSettings):
     # Webhooks: one POST waits this long; this many failed attempts in a row disable the webhook.
     webhook_timeout_seconds: float = 10.0
     webhook_max_consecutive_failures: int = 10
+    # Web push (RFC 8030/8291/8292): the application server's P-256 key pair, base64url (raw 65-byte
+    # public point, raw 32-byte private key), and the `sub` of its VAPID tokens (mailto: or https:).
+    # Unset = no web push. Push services keep an undelivered message WEB_PUSH_TTL_SECONDS.
+    vapid_public_key: str | None = None
+    vapid_private_key: str | None = None
+    vapid_subject: str | None = None
+    web_push_timeout_seconds: float = 10.0
+    web_push_ttl_seconds: int = 86_400
+    # Telegram: unset token = no Telegram. The bot's updates (`/start CODE`) are read by a periodic job
+    # (getUpdates, TELEGRAM_POLL_SCHEDULE); a `linkTelegram` deep link is valid this long.
+    telegram_bot_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_poll_schedule: str = "* * * * * */5"
+    telegram_link_ttl_seconds: int = 900
+    telegram_timeout_seconds: float = 10.0
+    # The job queue's history (pgqueuer_log, pgqueuer_statistics) is pruned by a periodic job.
+    jobs_retention_schedule: str = "17 * * * *"
+    jobs_log_retention_hours: int = 168
+    jobs_statistics_retention_days: int = 90
     ws_connection_init_timeout_seconds: float = 10.0
     # Board subscribers with the same document and visibility share one execution (app/ws_fanout.py).
     ws_shared_fanout: bool = True
@@ -142,12 +171,33 @@ class Settings(BaseSettings):
     max_avatar_side_pixels: int = 4096
     max_avatar_pixels: int = 16_000_000
     max_resume_bytes: int = 900_000
+    # Uploads at rest (docs/deployment.md, "Files at rest"): each file sealed with its own AES-256-GCM
+    # key, wrapped by FILES_ENCRYPTION_KEY (32 bytes, base64). Production requires it; development
+    # generates one into DATA_DIR/files_key.
+    files_encryption_key: str | None = None
+    # Where the sealed bytes go: DATA_DIR/uploads, or an S3-compatible bucket (the `s3` extra).
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str | None = None  # unset: AWS S3 itself
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_key_prefix: str = "uploads/"
+    # Unset: boto3's own chain (AWS_* variables, shared config, instance or task roles).
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    # `serve` speaks HTTPS and WSS with this certificate chain and key (same as --ssl-certfile/--ssl-keyfile).
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
 
     # No overflow by default: under sustained load above the pool size, SQLAlchemy closes every
     # returned overflow connection and opens a new one for the next request (a connect costs more
     # CPU than a page of interviews); requests wait for a pooled connection instead.
     db_pool_size: int = 20
     db_max_overflow: int = 0
+    # Streaming replicas that GraphQL requests read from (db/replicas.py, docs/deployment.md "Read
+    # replicas"): a JSON list of postgresql:// URLs; one lagging more than the max lag is skipped.
+    database_replica_urls: list[str] = Field(default_factory=list)
+    database_replica_max_lag_seconds: float = 5.0
+    database_replica_check_seconds: float = 1.0
 
     # Anonymous board responses cached in memory, invalidated by slot events (app/response_cache.py).
     response_cache_enabled: bool = True
@@ -169,7 +219,18 @@ class Settings(BaseSettings):
     otel_exporter_otlp_traces_endpoint: str | None = None
     otel_service_name: str = "mockinterview"
 
-    @field_validator("database_url", "redis_url", "secret_key", "metrics_token", "smtp_url", mode="before")
+    @field_validator(
+        "database_url",
+        "redis_url",
+        "secret_key",
+        "metrics_token",
+        "smtp_url",
+        "vapid_public_key",
+        "vapid_private_key",
+        "vapid_subject",
+        "telegram_bot_token",
+        mode="before",
+    )
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -186,11 +247,40 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @field_validator(
+        "files_encryption_key",
+        "s3_endpoint_url",
+        "s3_bucket",
+        "s3_access_key_id",
+        "s3_secret_access_key",
+        "ssl_certfile",
+        "ssl_keyfile",
+        mode="before",
+    )
+    @classmethod
+    def _blank_means_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _files_settings_usable(self) -> Settings:
+        if self.files_encryption_key is not None:
+            try:
+                FilesKey.parse(self.files_encryption_key)
+            except FilesKeyError as exc:
+                raise SettingsError(f"{exc} (e.g. `openssl rand -base64 32`).") from exc
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise SettingsError("STORAGE_BACKEND=s3 needs S3_BUCKET.")
+        return self
+
     @model_validator(mode="after")
     def _allowlist_needs_a_file(self) -> Settings:
         if self.persisted_queries == "allowlist" and self.persisted_queries_file is None:
             raise SettingsError("PERSISTED_QUERIES=allowlist needs PERSISTED_QUERIES_FILE (a JSON file).")
         return self
+
+    @property
+    def web_push_enabled(self) -> bool:
+        return bool(self.vapid_public_key and self.vapid_private_key and self.vapid_subject)
 
     @property
     def is_production(self) -> bool:
@@ -225,6 +315,41 @@ class Settings(BaseSettings):
         path.write_text(key)
         path.chmod(0o600)
         return key
+
+    def resolved_files_key(self) -> FilesKey:
+        """The key that wraps uploads' data keys: FILES_ENCRYPTION_KEY, required in production; in
+        development one is generated once and kept in the data dir."""
+        if self.files_encryption_key:
+            return FilesKey.parse(self.files_encryption_key)
+        if self.is_production:
+            raise SettingsError(
+                "FILES_ENCRYPTION_KEY must be set when APP_ENV=production (32 random bytes in base64, "
+                "e.g. `openssl rand -base64 32`); it encrypts uploaded files."
+            )
+        return FilesKey.parse(_read_or_create(self.files_key_path, generate_files_key))
+
+    @property
+    def files_key_path(self) -> Path:
+        """Where development keeps its generated files key."""
+        return self.data_dir / "files_key"
+
+
+def _read_or_create(path: Path, make: Callable[[], str]) -> str:
+    """The text of `path`, written first with `make()` (owner-only) if absent. Concurrent first
+    callers agree: the file appears whole, through a link that fails when another won."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(make())
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
 
 
 @lru_cache(maxsize=1)

@@ -1,16 +1,17 @@
-"""Where uploaded files live: a small interface with a local-directory implementation."""
+"""Where uploaded files live: a small interface, a local-directory implementation, and the choice of
+backend (`STORAGE_BACKEND`; the S3-compatible one is in app/core/storage_s3.py). The bytes stored are
+already sealed (app/core/file_crypto.py); backends only keep them."""
 
 from __future__ import annotations
 
 import asyncio
-import re
-import secrets
 from pathlib import Path
 from typing import Protocol
 
 from app.core.settings import Settings
+from app.core.storage_keys import new_key, valid_key
 
-_KEY = re.compile(r"^[a-f0-9]{32}\.[a-z]{3,4}$")
+__all__ = ["LocalStorage", "Storage", "new_key", "storage_for"]
 
 
 class Storage(Protocol):
@@ -23,11 +24,6 @@ class Storage(Protocol):
     async def delete(self, key: str) -> None: ...
 
 
-def new_key(extension: str) -> str:
-    """A fresh, unguessable storage key; client-supplied names are never used."""
-    return f"{secrets.token_hex(16)}.{extension}"
-
-
 class LocalStorage:
     """Files in one directory (default `DATA_DIR/uploads`)."""
 
@@ -35,9 +31,7 @@ class LocalStorage:
         self.root = root
 
     def _path(self, key: str) -> Path:
-        if not _KEY.match(key):  # defence in depth: keys are ours, so never a path
-            raise ValueError("invalid storage key")
-        return self.root / key
+        return self.root / valid_key(key)
 
     async def save(self, key: str, data: bytes) -> None:
         path = self._path(key)
@@ -64,5 +58,10 @@ class LocalStorage:
 
 
 def storage_for(settings: Settings) -> Storage:
-    """The configured storage (only the local directory for now)."""
+    """The configured storage; an S3 client is built once per process and configuration."""
+    if settings.storage_backend == "s3":
+        # lazy: boto3 is the optional `s3` extra, imported only by deployments that use it
+        from app.core.storage_s3 import S3Config, s3_storage
+
+        return s3_storage(S3Config.from_settings(settings))
     return LocalStorage(settings.data_dir / "uploads")

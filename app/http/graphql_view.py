@@ -197,6 +197,7 @@ class GraphQLView(GraphQL[Context, None]):
             response.wants_graphql_response_json = "application/graphql-response+json" in accept  # type: ignore[attr-defined]
         db = Db(self.services.sessionmaker)
         if isinstance(request, Request):
+            db.prefer_replica()  # until the operation writes (docs/deployment.md, "Read replicas")
             request.scope.get("state", {}).get(OPEN_SESSIONS, []).append(db)
         try:
             viewer, error, credentials = await authenticate_with_method(

@@ -30,6 +30,7 @@ from app.ops.gc_tuning import tune_gc
 from app.ops.instrumented_hub import InstrumentedHub
 from db.embedded import resolve_database_url
 from db.migrate import upgrade
+from db.replicas import MemoryWriteMarkers, ReadRouter, RedisWriteMarkers, Replica
 from db.session import create_engine, create_sessionmaker
 from resolvers.unit_of_work import Services
 
@@ -52,6 +53,8 @@ class Lifespan:
             await asyncio.to_thread(upgrade, url)
         engine = create_engine(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
         redis = _rate_limit_redis(settings)
+        sessionmaker = create_sessionmaker(engine)
+        sessionmaker.router = _read_router(settings, redis)
         hub = InstrumentedHub(_hub(settings), settings.redis_prefix)
         await hub.start()
         # Committed changes are announced off the request path (docs/live.md, "When Redis is down").
@@ -61,7 +64,7 @@ class Lifespan:
         events.start()
         services = Services(
             settings=settings,
-            sessionmaker=create_sessionmaker(engine),
+            sessionmaker=sessionmaker,
             passwords=Passwords(settings),
             tokens=AccessTokens(settings),
             rate_limiter=_rate_limiter(settings, redis),
@@ -102,6 +105,8 @@ class Lifespan:
             if redis is not None:
                 await redis.aclose()
             await engine.dispose()
+            for replica in sessionmaker.router.replicas if sessionmaker.router else []:
+                await replica.engine.dispose()
             mark_process_dead(os.getpid())
             if self.tracing is not None:
                 await asyncio.to_thread(self.tracing.shutdown)  # flushes queued spans (blocking HTTP)
@@ -141,6 +146,28 @@ def _rate_limit_redis(settings: Settings) -> Redis | None:
         timeout=settings.rate_limit_redis_timeout_seconds,
         health_check_interval=settings.redis_health_check_seconds,
         client_name="mockinterview-ratelimit",
+    )
+
+
+def _read_router(settings: Settings, redis: Redis | None) -> ReadRouter | None:
+    """Replicas GraphQL requests may read from (db/replicas.py); None without any."""
+    if not settings.database_replica_urls:
+        return None
+    engines = [
+        create_engine(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        for url in settings.database_replica_urls
+    ]
+    replicas = [Replica(f"replica {n}", e, create_sessionmaker(e)) for n, e in enumerate(engines, 1)]
+    # Longer than the lag a usable replica may have, so a marker outlives the wait for it.
+    ttl = max(30.0, 4 * settings.database_replica_max_lag_seconds)
+    markers = (
+        MemoryWriteMarkers(ttl) if redis is None else RedisWriteMarkers(redis, settings.redis_prefix, ttl)
+    )
+    return ReadRouter(
+        replicas,
+        markers,
+        max_lag=settings.database_replica_max_lag_seconds,
+        check_interval=settings.database_replica_check_seconds,
     )
 
 

@@ -7,12 +7,11 @@ import os
 
 from alembic import context
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from db.base import Base
 from db.models import User  # noqa: F401  (registers every model on the metadata)
-from db.session import async_url
+from db.session import create_database_engine
 
 target_metadata = Base.metadata
 
@@ -24,7 +23,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async(url: str) -> None:
-    engine = create_async_engine(async_url(url), poolclass=NullPool)
+    engine = create_database_engine(url, poolclass=NullPool)  # TLS parameters included
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

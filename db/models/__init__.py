@@ -14,9 +14,11 @@ from db.models.content import (
 )
 from db.models.deliveries import Delivery, NotificationPreference, NotificationSettings, Webhook
 from db.models.interviews import Feedback, Interview
+from db.models.matching import Match, MatchTicket
 from db.models.moderation import Block, NoShowReport
 from db.models.notifications import Notification
 from db.models.points import PointsEntry
+from db.models.reach import PushSubscription, TelegramBotState, TelegramChat, TelegramLinkCode
 from db.models.slots import Slot
 from db.models.specializations import Specialization
 from db.models.uploads import Upload
@@ -31,6 +33,8 @@ __all__ = [
     "Interview",
     "InterviewQuestion",
     "InterviewResult",
+    "Match",
+    "MatchTicket",
     "Message",
     "NoShowReport",
     "Notification",
@@ -38,12 +42,16 @@ __all__ = [
     "NotificationSettings",
     "OAuthIdentity",
     "PointsEntry",
+    "PushSubscription",
     "Question",
     "RefreshToken",
     "Rubric",
     "RubricCriterion",
     "Slot",
     "Specialization",
+    "TelegramBotState",
+    "TelegramChat",
+    "TelegramLinkCode",
     "Upload",
     "User",
     "UserSpecialization",

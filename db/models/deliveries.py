@@ -1,4 +1,5 @@
-"""Notification delivery outside the app: preferences, webhooks and one row per (notification, channel)."""
+"""Notification delivery outside the app: preferences, webhooks and one row per (notification, channel)
+(and webhook or push subscription)."""
 
 from __future__ import annotations
 
@@ -58,15 +59,20 @@ class Delivery(IdMixin, CreatedAtMixin, Base):
         CheckConstraint(f"channel IN ({sql_values(DeliveryChannel)})", name="channel_valid"),
         CheckConstraint(f"status IN ({sql_values(DeliveryStatus)})", name="status_valid"),
         CheckConstraint("(channel = 'WEBHOOK') = (webhook_id IS NOT NULL)", name="webhook_iff_channel"),
+        CheckConstraint(
+            "(channel = 'WEB_PUSH') = (push_subscription_id IS NOT NULL)", name="push_iff_channel"
+        ),
         Index(
             "uq_deliveries_notification_channel_webhook",
             "notification_id",
             "channel",
             "webhook_id",
+            "push_subscription_id",
             unique=True,
             postgresql_nulls_not_distinct=True,
         ),
         Index("ix_deliveries_webhook_id_id", "webhook_id", "id"),
+        Index("ix_deliveries_push_subscription_id", "push_subscription_id"),
         Index("ix_deliveries_failed_id", "id", postgresql_where=text("status = 'FAILED'")),
     )
 
@@ -77,6 +83,9 @@ class Delivery(IdMixin, CreatedAtMixin, Base):
     kind: Mapped[str] = mapped_column(Text)  # the notification's, for the logs without a join
     channel: Mapped[str] = mapped_column(Text)
     webhook_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("webhooks.id", ondelete="CASCADE"))
+    push_subscription_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("push_subscriptions.id", ondelete="CASCADE")
+    )
     status: Mapped[str] = mapped_column(Text, server_default=DeliveryStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)

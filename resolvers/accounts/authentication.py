@@ -52,6 +52,7 @@ async def authenticate_with_method(
         malformed = Unauthenticated("Use `Authorization: Bearer <accessToken>`.")
         return None, malformed, Credentials("anonymous")
     if looks_like_api_key(token.strip()):
+        db.stay_on_primary()  # a key created a moment ago may not be on a replica yet
         user, error, scope = await authenticate_api_key(app, db, token.strip())
         return user, error, Credentials("api_key", scope)
     user, error, session_id = await _authenticate_access_token(app, db, token)
@@ -66,6 +67,7 @@ async def _authenticate_access_token(
         claims = app.tokens.verify(token.strip(), now)
     except InvalidToken:
         return None, Unauthenticated(INVALID_ACCESS_TOKEN), None
+    db.reads_for(claims.user_id, now.timestamp() - claims.issued_at)  # read-your-writes on replicas
     cache = app.session_cache
     if cache.is_live(claims.session_id, claims.user_id):
         user, live = await load_viewer(db, claims.user_id), True

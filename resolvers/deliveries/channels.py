@@ -1,5 +1,5 @@
-"""The channel interface: every way out of the app (email, webhooks; later web push, Telegram)
-implements `Channel`, and `sending.send_delivery` drives them all the same way."""
+"""The channel interface: every way out of the app (email, webhooks, web push, Telegram) implements
+`Channel`, and `sending.send_delivery` drives them all the same way."""
 
 from __future__ import annotations
 
@@ -14,12 +14,21 @@ from db.models import Delivery, Notification, User, Webhook
 
 
 class DeliveryFailed(Exception):
-    """One attempt failed. `permanent`: retrying cannot help (dead-letter at once)."""
+    """One attempt failed. `permanent`: retrying cannot help (dead-letter at once). `target_gone`: the
+    push subscription no longer exists at its push service; it is removed with its deliveries."""
 
-    def __init__(self, message: str, *, permanent: bool = False, response_status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        response_status: int | None = None,
+        target_gone: bool = False,
+    ) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent or target_gone
         self.response_status = response_status
+        self.target_gone = target_gone
 
 
 @dataclass(frozen=True)

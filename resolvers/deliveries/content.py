@@ -76,3 +76,27 @@ def webhook_body(notification: Notification, delivery_id: int) -> bytes:
         "payload": notification.payload,
     }
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+
+
+def short_text(notification: Notification) -> str:
+    """The title and detail lines as plain text (Telegram messages, push notification bodies)."""
+    return "\n".join([subject(notification.kind), *detail_lines(notification.payload)])
+
+
+def push_payload(notification: Notification, delivery_id: int, max_bytes: int) -> bytes:
+    """What a service worker receives (decrypted) in its `push` event: enough to show the
+    notification without a request; `id` is the delivery id (the same on every retry)."""
+    document: dict[str, Any] = {
+        "id": delivery_id,
+        "notification_id": notification.id,
+        "kind": notification.kind,
+        "created_at": notification.created_at.isoformat(),
+        "title": subject(notification.kind),
+        "body": "\n".join(detail_lines(notification.payload)),
+    }
+    encoded = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+    if len(encoded) > max_bytes:  # long free text (a message body): the app shows it in full
+        document["body"] = document["body"][: max(0, len(document["body"]) - (len(encoded) - max_bytes) - 3)]
+        document["body"] += "..."
+        encoded = json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=True).encode()
+    return encoded

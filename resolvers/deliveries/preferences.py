@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from app.core.enums import DeliveryChannel, NotificationKind
@@ -19,12 +19,12 @@ from resolvers.unit_of_work import UnitOfWork
 
 ALL_CHANNELS = tuple(DeliveryChannel)
 # Points move on every booking, cancellation and completion: by default they are not emailed (the
-# email about the booking says what it cost), webhooks get them like everything else.
+# email about the booking says what it cost); every other channel gets them (docs/product.md, rule 26).
 DEFAULT_CHANNELS: dict[str, tuple[DeliveryChannel, ...]] = {
-    NotificationKind.POINTS_CHANGED: (DeliveryChannel.WEBHOOK,),
+    NotificationKind.POINTS_CHANGED: tuple(c for c in ALL_CHANNELS if c != DeliveryChannel.EMAIL),
 }
 # Channels that reach a person (and so wait for the end of quiet hours); webhooks feed systems.
-PERSONAL_CHANNELS = frozenset({DeliveryChannel.EMAIL})
+PERSONAL_CHANNELS = frozenset({DeliveryChannel.EMAIL, DeliveryChannel.WEB_PUSH, DeliveryChannel.TELEGRAM})
 
 
 def default_channels(kind: str) -> tuple[DeliveryChannel, ...]:
@@ -52,6 +52,14 @@ def quiet_delay(now: datetime, zone: str, start: time | None, end: time | None) 
     return ends - local
 
 
+REACH = text(
+    """
+    SELECT (SELECT count(*) FROM push_subscriptions WHERE user_id = :user_id) AS push_subscriptions,
+           EXISTS (SELECT FROM telegram_chats WHERE user_id = :user_id) AS telegram_linked
+    """
+)
+
+
 @dataclass(frozen=True)
 class Preferences:
     """Every kind with its channels (chosen or default), and the quiet hours."""
@@ -60,6 +68,8 @@ class Preferences:
     quiet_hours_start: time | None
     quiet_hours_end: time | None
     timezone: str
+    push_subscriptions: int = 0
+    telegram_linked: bool = False
 
 
 async def preferences_of(uow: UnitOfWork, actor: User) -> Preferences:
@@ -74,11 +84,14 @@ async def preferences_of(uow: UnitOfWork, actor: User) -> Preferences:
     settings = (
         await uow.db.execute(select(NotificationSettings).where(NotificationSettings.user_id == actor.id))
     ).scalar()
+    reach = (await uow.db.execute(REACH, {"user_id": actor.id})).one()
     return Preferences(
         channels={kind: by_kind.get(kind, default_channels(kind)) for kind in NotificationKind},
         quiet_hours_start=settings.quiet_hours_start if settings else None,
         quiet_hours_end=settings.quiet_hours_end if settings else None,
         timezone=actor.timezone,
+        push_subscriptions=reach.push_subscriptions,
+        telegram_linked=reach.telegram_linked,
     )
 
 

@@ -10,7 +10,9 @@ from pgqueuer import AsyncpgDriver, Queries
 from sqlalchemy.ext.asyncio import AsyncSession
 
 DELIVER = "deliver"  # entrypoint: payload is a delivery id
-REMINDERS = "reminders"  # periodic entrypoint
+REMINDERS = "reminders"  # periodic entrypoints
+TELEGRAM_UPDATES = "telegram_updates"
+PRUNE_JOB_HISTORY = "prune_job_history"
 
 
 async def _driver_connection(session: AsyncSession) -> Any:

@@ -54,7 +54,7 @@ class DeliveriesQuery:
     )
     async def notification_preferences(self, info: Info) -> NotificationPreferences:
         found = await preferences.preferences_of(info.context.uow, info.context.require_viewer())
-        return NotificationPreferences.from_preferences(found)
+        return NotificationPreferences.from_preferences(found, info.context.settings)
 
     @strawberry.field(description="The viewer's webhooks.", extensions=authenticated())
     async def webhooks(self, info: Info) -> list[Webhook]:
@@ -89,7 +89,7 @@ class DeliveriesMutation:
         updated = await preferences.update_preferences(
             info.context.uow, info.context.require_viewer(), kinds, _quiet_hours(input)
         )
-        return NotificationPreferences.from_preferences(updated)
+        return NotificationPreferences.from_preferences(updated, info.context.settings)
 
     @strawberry.mutation(
         description="Send kinds of the viewer's notifications to a URL, signed; the secret is shown once.",

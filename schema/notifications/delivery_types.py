@@ -10,6 +10,7 @@ from strawberry import relay
 
 from app.core import webhook_signing
 from app.core.enums import DeliveryChannel, DeliveryStatus, NotificationKind
+from app.core.settings import Settings
 from db import models
 from resolvers.deliveries import webhooks
 from resolvers.deliveries.preferences import Preferences
@@ -42,13 +43,20 @@ class NotificationKindPreference:
 class NotificationPreferences:
     kinds: list[NotificationKindPreference]
     quiet_hours_start: str | None = strawberry.field(
-        description="HH:MM in `timezone`: from then until `quietHoursEnd` emails wait (in-app does not)."
+        description="HH:MM in `timezone`: from then until `quietHoursEnd` email, web push and Telegram "
+        "wait (in-app and webhooks do not)."
     )
     quiet_hours_end: str | None
     timezone: str = strawberry.field(description="The member's time zone (from their profile).")
+    push_subscriptions: int = strawberry.field(description="Browsers registered for web push.")
+    telegram_linked: bool = strawberry.field(description="Whether a Telegram chat is linked.")
+    web_push_public_key: str | None = strawberry.field(
+        description="The server's VAPID public key (base64url), the `applicationServerKey` of "
+        "`pushManager.subscribe`; null when web push is not set up."
+    )
 
     @classmethod
-    def from_preferences(cls, preferences: Preferences) -> NotificationPreferences:
+    def from_preferences(cls, preferences: Preferences, settings: Settings) -> NotificationPreferences:
         return cls(
             kinds=[
                 NotificationKindPreference(kind=NotificationKind(kind), channels=list(channels))
@@ -57,6 +65,9 @@ class NotificationPreferences:
             quiet_hours_start=clock_text(preferences.quiet_hours_start),
             quiet_hours_end=clock_text(preferences.quiet_hours_end),
             timezone=preferences.timezone,
+            push_subscriptions=preferences.push_subscriptions,
+            telegram_linked=preferences.telegram_linked,
+            web_push_public_key=settings.vapid_public_key if settings.web_push_enabled else None,
         )
 
 

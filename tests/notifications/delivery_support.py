@@ -68,8 +68,10 @@ class Receiver:
     received: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     bad_signatures: int = 0
     status_for: Callable[[int], int] = lambda count: 200
+    delay: float = 0.0  # seconds each reply takes
 
     async def endpoint(self, request: Request) -> Response:
+        await asyncio.sleep(self.delay)
         body = await request.body()
         timestamp = int(request.headers[webhook_signing.TIMESTAMP_HEADER])
         signature = request.headers[webhook_signing.SIGNATURE_HEADER]

@@ -89,7 +89,7 @@ async def test_booking_emails_both_members_with_invite_and_one_click_unsubscribe
     assert reply.status_code == 200
     after = await committing_client.data(PREFERENCES, token=candidate.access_token)
     kinds = {k["kind"]: k for k in after["notificationPreferences"]["kinds"]}
-    assert kinds["BOOKING_CONFIRMED"]["channels"] == ["WEBHOOK"]
+    assert kinds["BOOKING_CONFIRMED"]["channels"] == ["TELEGRAM", "WEBHOOK", "WEB_PUSH"]
     assert kinds["BOOKING_CONFIRMED"]["inApp"] is True
     assert "EMAIL" in kinds["BOOKED"]["channels"]  # other kinds are unaffected
     forged = path[:-3] + ("abc" if not path.endswith("abc") else "xyz")

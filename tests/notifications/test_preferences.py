@@ -15,6 +15,7 @@ from resolvers.points import change_balance
 from resolvers.unit_of_work import Services, UnitOfWork
 from tests.helpers import GraphQLClient, db_id
 from tests.notifications.delivery_support import worker_services
+from tests.notifications.reach_support import vapid_keys
 
 READ = """query { notificationPreferences { kinds { kind channels inApp } quietHoursStart quietHoursEnd
   timezone } }"""
@@ -33,8 +34,9 @@ async def test_defaults_updates_and_bad_input(client: GraphQLClient) -> None:
     assert await client.error_code(READ) == "UNAUTHENTICATED"
     read = (await client.data(READ, token=member.access_token))["notificationPreferences"]
     channels = by_kind(read)
-    assert channels["BOOKED"] == ["EMAIL", "WEBHOOK"]
-    assert channels["POINTS_CHANGED"] == ["WEBHOOK"]  # points are not emailed unless asked for
+    assert channels["BOOKED"] == ["EMAIL", "WEBHOOK", "WEB_PUSH", "TELEGRAM"]
+    # Points are not emailed unless asked for.
+    assert channels["POINTS_CHANGED"] == ["WEBHOOK", "WEB_PUSH", "TELEGRAM"]
     assert all(item["inApp"] for item in read["kinds"])
     assert (read["quietHoursStart"], read["quietHoursEnd"], read["timezone"]) == (None, None, "UTC")
     changes = {
@@ -47,7 +49,7 @@ async def test_defaults_updates_and_bad_input(client: GraphQLClient) -> None:
     ]
     assert by_kind(updated)["BOOKED"] == []
     assert by_kind(updated)["POINTS_CHANGED"] == ["EMAIL"]
-    assert by_kind(updated)["CANCELLED"] == ["EMAIL", "WEBHOOK"]  # untouched
+    assert by_kind(updated)["CANCELLED"] == ["EMAIL", "WEBHOOK", "WEB_PUSH", "TELEGRAM"]  # untouched
     assert (updated["quietHoursStart"], updated["quietHoursEnd"]) == ("22:00", "07:30")
     # Omitted fields keep their values; both quiet-hour fields null clear them.
     kept = await client.data(UPDATE, {"input": {}}, token=member.access_token)
@@ -92,9 +94,29 @@ async def test_choices_and_quiet_hours_shape_the_deliveries(
         "quietHoursStart": f"{(now - timedelta(hours=1)).hour:02d}:00",
         "quietHoursEnd": f"{(now + timedelta(hours=2)).hour:02d}:00",
     }
-    kinds = [{"kind": "POINTS_CHANGED", "channels": ["EMAIL", "WEBHOOK"]}]
+    kinds = [{"kind": "POINTS_CHANGED", "channels": ["EMAIL", "WEBHOOK", "WEB_PUSH", "TELEGRAM"]}]
     await committing_client.data(UPDATE, {"input": {"kinds": kinds, **quiet}}, token=member.access_token)
-    services = worker_services(app_state, engine, smtp_url="smtp://127.0.0.1:9")
+    public, private = vapid_keys()
+    async with engine.begin() as conn:  # a browser and a Telegram chat to reach
+        await conn.execute(
+            text(
+                "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth) "
+                "VALUES (:id, 'http://127.0.0.1:9/p', '', '')"
+            ),
+            {"id": db_id(member.id)},
+        )
+        await conn.execute(
+            text("INSERT INTO telegram_chats (user_id, chat_id) VALUES (:id, 1)"), {"id": db_id(member.id)}
+        )
+    services = worker_services(
+        app_state,
+        engine,
+        smtp_url="smtp://127.0.0.1:9",
+        vapid_public_key=public,
+        vapid_private_key=private,
+        vapid_subject="mailto:ops@example.com",
+        telegram_bot_token="1:x",
+    )
     uow = UnitOfWork.open(services)
     try:
         async with uow.db.transaction() as session:
@@ -110,6 +132,7 @@ async def test_choices_and_quiet_hours_shape_the_deliveries(
                 )
             ).all()
         )
-    assert set(deliveries) == {"EMAIL", "WEBHOOK"}
+    assert set(deliveries) == {"EMAIL", "WEBHOOK", "WEB_PUSH", "TELEGRAM"}
     assert waits[deliveries["WEBHOOK"]] <= timedelta(seconds=5)  # systems are not kept waiting
-    assert waits[deliveries["EMAIL"]] >= timedelta(hours=1)  # people are, until the quiet hours end
+    for personal in ("EMAIL", "WEB_PUSH", "TELEGRAM"):  # people are, until the quiet hours end
+        assert waits[deliveries[personal]] >= timedelta(hours=1), personal

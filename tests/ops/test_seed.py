@@ -48,6 +48,13 @@ CHECKS = {
         WHERE i.status <> 'COMPLETED' OR (SELECT count(*) FROM criterion_scores s WHERE s.result_id = r.id)
         <> (SELECT count(*) FROM rubric_criteria c WHERE c.rubric_id = r.rubric_id)""",
     "block_history": "SELECT count(*) FROM blocks",
+    "matches": "SELECT count(*) FROM matches",
+    # every match came from two MATCHED tickets of its interview's two participants
+    "bad_matches": """SELECT count(*) FROM matches m JOIN interviews i ON i.id = m.first_interview_id
+        WHERE (SELECT array_agg(t.user_id ORDER BY t.user_id) FROM match_tickets t
+               WHERE t.match_id = m.id AND t.status = 'MATCHED')
+              <> ARRAY[least(i.interviewer_id, i.candidate_id),
+                       greatest(i.interviewer_id, i.candidate_id)]""",
 }
 
 
@@ -109,6 +116,8 @@ def test_seed_demo_twice_gives_consistent_balanced_data(seed_database: str) -> N
     assert 0 < first["results"] <= first["by_status"]["COMPLETED"]
     assert first["bad_results"] == 0
     assert first["block_history"] == 1
+    assert first["matches"] > 0
+    assert first["bad_matches"] == 0
     assert "admin@demo.mockinterview" in first_output
 
 

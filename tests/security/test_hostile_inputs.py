@@ -456,6 +456,7 @@ async def test_a_subscription_over_http_is_a_coded_4xx(callers: Callers, booked:
         "interviewUpdated": "subscription($i: ID!) { interviewUpdated(id: $i) { id } }",
         "messageAdded": "subscription($i: ID!) { messageAdded(interviewId: $i) { id } }",
         "notificationAdded": "subscription { notificationAdded { id } }",
+        "matchFound": "subscription { matchFound { matchedAt } }",
     }
     assert set(documents) == set(schema.subscription_type.fields)
     for accept in ("application/json", "application/graphql-response+json"):

@@ -128,6 +128,11 @@ async def test_every_node_type_resolves_with_its_visibility_rule(
         token=host.access_token,
     )
     webhook_id = webhook["createWebhook"]["webhook"]["id"]
+    match_ticket = await client.data(
+        "mutation($s: ID!) { joinMatchQueue(input: {specializationId: $s, role: INTERVIEWER}) { id } }",
+        {"s": spec},
+        token=host.access_token,
+    )
     delivery = Delivery(
         notification_id=db_id(notification),
         user_id=db_id(host.id),
@@ -162,6 +167,7 @@ async def test_every_node_type_resolves_with_its_visibility_rule(
         "Block": (content["Block"], {"admin"}),
         "Webhook": (webhook_id, {"host"}),
         "Delivery": (to_global_id("Delivery", delivery.id), {"host", "admin"}),
+        "MatchTicket": (match_ticket["joinMatchQueue"]["id"], {"host", "admin"}),
     }
     schema = graphql_schema()
     node_types = {

@@ -2,106 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import secrets
-import struct
-import zlib
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
-from starlette.applications import Starlette
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.clock import Clock
 from app.core.settings import Settings
-from app.http.factory import create_app
 from db.models import Interview, Slot, Specialization, User
-from resolvers.unit_of_work import Services
-from tests.conftest import make_settings
 from tests.helpers import GraphQLClient, Member, db_id
-
-AVATAR = "mutation($f: Upload!) { uploadAvatar(file: $f) { id url width height contentType sizeBytes } }"
-RESUME = "mutation($f: Upload!) { uploadResume(file: $f) { id url contentType } }"
-RESUME_OF = "query($u: ID!) { resume(userId: $u) { url } }"
-AVATAR_OF = "query($u: ID!) { avatar(userId: $u) { url } }"
-
-
-def png(width: int, height: int) -> bytes:
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    body = struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
-    return b"\x89PNG\r\n\x1a\n" + body + b"\x00\x00\x00\x00IEND\xaeB`\x82"
-
-
-def jpeg(width: int, height: int) -> bytes:
-    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    sof = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, height, width, 3) + b"\x01\x22\x00" * 3
-    return b"\xff\xd8" + app0 + sof + b"\xff\xd9"
-
-
-def webp(width: int, height: int) -> bytes:
-    vp8x = b"VP8X" + struct.pack("<I", 10) + b"\x00" * 4
-    vp8x += (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
-    return b"RIFF" + struct.pack("<I", 4 + len(vp8x)) + b"WEBP" + vp8x
-
-
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-@pytest.fixture(scope="module")
-async def upload_app(
-    database_url: str, redis_url: str, clock: Clock, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Starlette]:
-    data_dir: Path = tmp_path_factory.mktemp("data")
-    application = create_app(make_settings(database_url, redis_url, data_dir=data_dir), clock=clock)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-async def http(upload_app: Starlette, connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
-    state: Services = upload_app.state.services
-    original = state.sessionmaker
-    state.sessionmaker = async_sessionmaker(
-        bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
-    )
-    transport = httpx.ASGITransport(app=upload_app, client=("192.0.2.44", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
-    state.sessionmaker = original
-
-
-async def upload(
-    http: httpx.AsyncClient,
-    query: str,
-    data: bytes,
-    *,
-    token: str | None = None,
-    preflight: bool = True,
-    name: str = "file.bin",
-) -> httpx.Response:
-    operations = json.dumps({"query": query, "variables": {"f": None}})
-    headers = {"GraphQL-Require-Preflight": "1"} if preflight else {}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    return await http.post(
-        "/graphql",
-        data={"operations": operations, "map": json.dumps({"0": ["variables.f"]})},
-        files={"0": (name, data, "application/octet-stream")},
-        headers=headers,
-    )
-
-
-def code(response: httpx.Response) -> str:
-    body: dict[str, Any] = response.json()
-    assert body.get("errors"), body
-    result: str = body["errors"][0]["extensions"]["code"]
-    return result
+from tests.uploads.support import AVATAR, AVATAR_OF, PDF, RESUME, RESUME_OF, code, jpeg, upload, webp
+from tests.uploads.support import png as png  # tests/browser imports it from here
 
 
 async def test_multipart_needs_the_preflight_header(http: httpx.AsyncClient) -> None:

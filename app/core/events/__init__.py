@@ -19,10 +19,13 @@ from app.core.events.base import (
     Subscription,
 )
 from app.core.events.buffer import EventBuffer
+from app.core.events.cluster_hub import ClusterHub
 from app.core.events.memory import InProcessHub
 from app.core.events.redis_hub import RedisHub
+from app.core.redis_client import is_cluster_url
 
 __all__ = [
+    "ClusterHub",
     "EventBuffer",
     "EventHub",
     "EventSink",
@@ -45,4 +48,6 @@ def create_hub(redis_url: str | None, *, queue_size: int = 100, **redis_options:
     """
     if redis_url is None:
         return InProcessHub(queue_size=queue_size)
+    if is_cluster_url(redis_url):  # sharded pub/sub, one connection per node
+        return ClusterHub(redis_url, queue_size=queue_size, **redis_options)
     return RedisHub(redis_url, queue_size=queue_size, **redis_options)

@@ -25,7 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from app.core.events.base import HubClosed, HubUnavailable, Subscription, decode, encode
-from app.core.redis_client import redis_client
+from app.core.redis_client import pubsub_pool, redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ class RedisHub:
         backoff_max: float = 2.0,
         health_check_interval: float = 10.0,
         raise_on_publish_failure: bool = False,
+        sharded: bool = False,
     ) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
@@ -88,6 +89,11 @@ class RedisHub:
         self._backoff_max = backoff_max
         self._health_check_interval = health_check_interval
         self._raise_on_publish_failure = raise_on_publish_failure
+        # Sharded pub/sub (Redis 7) on one node of a Redis Cluster (app/core/events/cluster_hub.py).
+        self._sharded = sharded
+        self._subscribe, self._unsubscribe = (
+            ("SSUBSCRIBE", "SUNSUBSCRIBE") if sharded else ("SUBSCRIBE", "UNSUBSCRIBE")
+        )
 
         self._state: Literal["new", "running", "stopped"] = "new"
         self._registry: dict[str, _Channel] = {}
@@ -122,12 +128,7 @@ class RedisHub:
         if self._state == "running":
             return
         self._state = "running"
-        self._pool = ConnectionPool.from_url(
-            self._url,
-            protocol=2,
-            health_check_interval=0,
-            client_name="mockinterview-events",
-        )
+        self._pool = pubsub_pool(self._url, client_name="mockinterview-events")
         self._publisher = redis_client(
             self._url,
             timeout=self._publish_timeout,
@@ -277,7 +278,7 @@ class RedisHub:
                 return
             self._unconfirmed[key] += 1
             try:
-                await conn.send_command("SUBSCRIBE", key, check_health=False)
+                await conn.send_command(self._subscribe, key, check_health=False)
             except _CONNECTION_ERRORS as exc:
                 logger.debug("events: SUBSCRIBE %r failed, reader will reconnect: %r", key, exc)
 
@@ -288,7 +289,7 @@ class RedisHub:
             if conn is None or not conn.is_connected or key in self._registry:
                 return
             try:
-                await conn.send_command("UNSUBSCRIBE", key, check_health=False)
+                await conn.send_command(self._unsubscribe, key, check_health=False)
             except _CONNECTION_ERRORS as exc:
                 logger.debug("events: UNSUBSCRIBE %r failed: %r", key, exc)
 
@@ -330,7 +331,9 @@ class RedisHub:
             keys = list(self._registry)
             if keys:
                 self._unconfirmed.update(keys)
-                await conn.send_command("SUBSCRIBE", *keys, check_health=False)
+                # One SSUBSCRIBE names channels of one hash slot only.
+                for batch in [[key] for key in keys] if self._sharded else [keys]:
+                    await conn.send_command(self._subscribe, *batch, check_health=False)
             self._conn = conn
             self._connected.set()
             if keys:
@@ -369,9 +372,9 @@ class RedisHub:
                 continue  # PING replies
             kind, raw_key, data = frame
             key = raw_key.decode(errors="replace") if isinstance(raw_key, bytes) else str(raw_key)
-            if kind == b"message":
+            if kind in (b"message", b"smessage"):
                 self._dispatch(key, data)
-            elif kind == b"subscribe":
+            elif kind in (b"subscribe", b"ssubscribe"):
                 self._confirm(key)
 
     async def _ping_loop(self, conn: AbstractConnection) -> None:
