@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from app.core.errors import RateLimited
 from db.models import Message, User
@@ -17,10 +17,15 @@ from resolvers.unit_of_work import UnitOfWork
 MAX_BODY = 2000
 
 
-def event_of(row: Message) -> dict[str, Any]:
-    """The published form of a message: complete, so subscribers need no database read."""
+def event_of(row: Message, previous: int | None) -> dict[str, Any]:
+    """The published form of a message: complete, so subscribers need no database read.
+
+    `previous` is the id of the interview's message before it (None for the first): a live feed
+    that has not delivered that one yet knows one is still on its way (`schema/replay.py`).
+    """
     return {
         "id": row.id,
+        "previous": previous,
         "interview_id": row.interview_id,
         "author_id": row.author_id,
         "body": row.body,
@@ -46,10 +51,12 @@ async def send_message(uow: UnitOfWork, actor: User, interview_id: int, body: st
     async with uow.db.transaction() as session:
         # Locks the interview row, so messages of one interview get ids in commit order.
         interview = await lock_interview(session, actor, interview_id)
+        latest = select(func.max(Message.id)).where(Message.interview_id == interview.id)
+        previous = await session.scalar(latest)
         row = Message(interview_id=interview.id, author_id=actor.id, body=text, created_at=uow.now())
         session.add(row)
         await session.flush()
-        uow.publish_after_commit(uow.channels.chat(interview.id), event_of(row))
+        uow.publish_after_commit(uow.channels.chat(interview.id), event_of(row, previous))
     return row
 
 

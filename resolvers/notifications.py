@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.enums import NotificationKind
@@ -18,10 +18,15 @@ from resolvers.unit_of_work import UnitOfWork
 MAX_MARK_READ = 500
 
 
-def event_of(row: Notification) -> dict[str, Any]:
-    """The published form of a notification: complete, so subscribers need no database read."""
+def event_of(row: Notification, previous: int | None) -> dict[str, Any]:
+    """The published form of a notification: complete, so subscribers need no database read.
+
+    `previous` is the member's notification before it as this transaction saw it (None for the
+    first): a live feed that has not delivered that one yet reads it first (`schema/replay.py`).
+    """
     return {
         "id": row.id,
+        "previous": previous,
         "user_id": row.user_id,
         "kind": row.kind,
         "payload": row.payload,
@@ -45,12 +50,14 @@ async def notify(
 ) -> Notification:
     """Store a notification in the caller's transaction, queue its deliveries outside the app, and
     publish it once that commits."""
+    latest = select(func.max(Notification.id)).where(Notification.user_id == user_id)
+    previous = await session.scalar(latest)
     row = await add_notification(session, user_id, kind, payload, uow.now())
     # Deliveries to the member's other channels are queued in this transaction, so they exist
     # exactly when the notification does (docs/product.md, rule 26).
     await plan_deliveries(session, uow, row)
     # The row gets its id at flush, so the event is built from it now and sent after commit.
-    uow.publish_after_commit(uow.channels.notifications(user_id), event_of(row))
+    uow.publish_after_commit(uow.channels.notifications(user_id), event_of(row, previous))
     return row
 
 
@@ -70,6 +77,22 @@ async def list_notifications(
 ) -> Sequence[Notification]:
     """The actor's notifications, newest first (keyset on id)."""
     statement = notifications_statement(actor.id, unread_only=unread_only, after_id=after_id, limit=limit)
+    return (await uow.db.execute(statement)).scalars().all()
+
+
+async def notifications_after(
+    uow: UnitOfWork, actor: User, *, after_id: int | None, limit: int
+) -> Sequence[Notification]:
+    """The actor's notifications after `after_id`, oldest first: what a live feed missed
+    (docs/product.md, rule 27)."""
+    statement = (
+        select(Notification)
+        .where(Notification.user_id == actor.id)
+        .order_by(Notification.id.asc())
+        .limit(limit)
+    )
+    if after_id is not None:
+        statement = statement.where(Notification.id > after_id)
     return (await uow.db.execute(statement)).scalars().all()
 
 

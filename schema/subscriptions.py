@@ -5,6 +5,10 @@ Every authenticated subscription also follows the member's control channel (docs
 with UNAUTHENTICATED and closes the socket (4403); ROLE_CHANGED re-reads the member (the context uses
 the new role from then on) and re-checks the subscription's access (`recheck`), ending it with the
 refusal (FORBIDDEN for an interview's feeds); events wait while that runs.
+
+Feeds with a `Resume` survive reconnects (docs/product.md, rule 27; `schema/replay.py`): they
+subscribe to the channel first, replay from PostgreSQL what the subscriber missed after its cursor,
+then go on live without duplicates, and replay again after the hub reconnected to Redis.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from resolvers.accounts.sessions import blocked_error
 from resolvers.interviews.access import can_view_interview
 from schema.context import Context
 from schema.live_context import EventScope, LiveContext, event_scope
+from schema.replay import Replayer, Resume, watch_reconnects
 
 logger = logging.getLogger("mockinterview.live")
 
@@ -172,23 +177,32 @@ async def _feed(
 
 
 async def follow(
-    context: Context, channel: str, build: Build[T], *, recheck: Recheck | None = None
+    context: Context,
+    channel: str,
+    build: Build[T],
+    *,
+    recheck: Recheck | None = None,
+    resume: Resume[T] | None = None,
 ) -> AsyncGenerator[T, None]:
     """Yield `build(message, scope)` for every message of `channel` (None results are skipped).
 
     Each event gets a fresh Db and loaders (shared by the local subscribers of that same
     message) that are closed once it is resolved; no session lives as long as the subscription.
-    `recheck` runs after the member's role changed (module docstring).
+    `recheck` runs after the member's role changed (module docstring). With `resume`, what the
+    subscriber missed is replayed first and after every hub reconnect, and duplicates are skipped.
     """
     try:
+        hub = context.services.hub
+        epoch = hub.reconnects  # before subscribing: a reconnect while it happens gets a resync too
         async with _feed(context, channel, recheck) as (feed, settled):
-            async for message in feed:
-                await settled.wait()
-                if feed.ended:  # a re-check ended it meanwhile: the next iteration raises why
-                    continue
-                async with event_scope(context.services, message) as scope:
-                    value = await build(message, scope)
-                    if value is not None:
+            replayer = Replayer(context.services, feed, resume, epoch) if resume is not None else None
+            with watch_reconnects(hub, channel, feed, epoch=epoch, enabled=replayer is not None):
+                if replayer is not None:
+                    async with contextlib.aclosing(replayer.start()) as missed:
+                        async for value in missed:
+                            yield value
+                async with contextlib.aclosing(_live(feed, settled, context, build, replayer)) as live:
+                    async for value in live:
                         yield value
     except SubscriberTooSlow as exc:
         raise TooSlow("Too many events were not read in time; re-fetch and subscribe again.") from exc
@@ -199,6 +213,36 @@ async def follow(
         raise exc.error from exc
     except HubError as exc:
         raise LiveUnavailable("Live updates are unavailable right now; retry later.") from exc
+
+
+async def _live(
+    feed: Subscription,
+    settled: asyncio.Event,
+    context: Context,
+    build: Build[T],
+    replayer: Replayer[T] | None,
+) -> AsyncGenerator[T, None]:
+    async for message in feed:
+        await settled.wait()
+        if feed.ended:  # a re-check ended it meanwhile: the next iteration raises why
+            continue
+        if replayer is not None:
+            if replayer.is_resync(message):
+                async with contextlib.aclosing(replayer.resync(message)) as missed:
+                    async for replayed in missed:
+                        yield replayed
+                continue
+            if replayer.covered():
+                continue
+            if not replayer.follows(message):  # an earlier event is still on its way: read both
+                async with contextlib.aclosing(replayer.catch_up()) as missed:
+                    async for replayed in missed:
+                        yield replayed
+                continue
+        async with event_scope(context.services, message) as scope:
+            value = await build(message, scope)
+            if value is not None and (replayer is None or replayer.admit(value)):
+                yield value
 
 
 async def check_interview_access(context: Context, interview_id: int) -> None:

@@ -16,10 +16,11 @@ from dataloaders.chat import MessagePageKey
 from db import models
 from resolvers import chat
 from schema.accounts.types import User
-from schema.compiled.mapped import Mapped, relation
+from schema.compiled.encodings import cursor as cursor_sql
+from schema.compiled.mapped import Mapped, relation, sql
 from schema.compiled.pages import Page
 from schema.context import Info
-from schema.ids import node_keys
+from schema.ids import encode_cursor, node_keys
 from schema.pagination import after_id, build_connection, page_size
 from schema.visibility import in_visible_interview
 
@@ -83,6 +84,14 @@ class Message(relay.Node, Mapped, model=models.Message):
     author: User | None = relation("author_id")
 
     sql_visible = staticmethod(in_visible_interview)
+
+    @strawberry.field(
+        description="This message's place in the chat: the `after` of `messages` and of `messageAdded`, "
+        "which then give the messages after it.",
+        metadata=sql(lambda s: cursor_sql([(s.column("id"), False)])),
+    )
+    def cursor(self) -> str:
+        return encode_cursor(self.id)
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Message:

@@ -4,6 +4,7 @@ live status."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -17,12 +18,13 @@ from schema.compiled.pages import Page
 from schema.compiled.plans import FieldRequest, compiled_object, compiled_page, request_of
 from schema.compiled.roots import root_read
 from schema.context import Context, Info
-from schema.ids import parse_global_id
+from schema.ids import decode_cursor, parse_global_id
 from schema.interviews.types import Feedback, Interview
 from schema.live_context import EventScope
 from schema.moderation.types import NoShowReport
 from schema.pagination import _keyset_cursor, page_size
 from schema.permissions import authenticated
+from schema.replay import Resume
 
 # The viewer's interviews: the same statement on both paths (resolvers/interviews/booking.py).
 MY_INTERVIEWS = Page(Interview, booking.my_interviews_statement, ("starts_at", "id"), descending=True)
@@ -190,17 +192,45 @@ class InterviewsMutation:
         return Feedback.from_row(row)
 
 
+def interview_resume(info: Info, interview_id: int, after: str | None) -> Resume[Interview]:
+    """Replay of one interview's state: its current state when it changed since `after`
+    (docs/product.md, rule 27)."""
+    after_version = decode_cursor(after, (datetime,))[0] if after is not None else None
+
+    async def current(scope: EventScope) -> Any | None:
+        return await scope.loaders.interview.load(interview_id)
+
+    async def read(scope: EventScope, version: Any | None) -> list[Interview]:
+        row = await current(scope)
+        return [Interview.from_row(row)] if row is not None and row.updated_at != version else []
+
+    async def head(scope: EventScope) -> Any | None:
+        row = await current(scope)
+        return row.updated_at if row is not None else None
+
+    return Resume(
+        after=after_version,
+        read=read,
+        head=head,
+        position=lambda node: node.row.updated_at,
+        page_size=1,
+        keyed=False,
+    )
+
+
 @strawberry.type
 class InterviewsSubscription:
     @strawberry.subscription(
-        description="One interview's status (participants, moderators and admins).",
+        description="One interview's status (participants, moderators and admins). With `after` (an "
+        "`Interview.version`), the interview comes first if it changed since that version.",
         extensions=authenticated(),
     )
     async def interview_updated(  # returns the stream after checking access
-        self, info: Info, id: strawberry.ID
+        self, info: Info, id: strawberry.ID, after: str | None = None
     ) -> AsyncGenerator[Interview, None]:
         context = info.context
         key = parse_global_id(id, "Interview")
+        resume = interview_resume(info, key, after)
         await subscriptions.check_interview_access(context, key)
 
         async def build(message: dict[str, Any], scope: EventScope) -> Interview | None:
@@ -209,5 +239,5 @@ class InterviewsSubscription:
 
         channel = context.services.channels.interview(key)
         return subscriptions.follow(
-            context, channel, build, recheck=subscriptions.interview_access(context, key)
+            context, channel, build, recheck=subscriptions.interview_access(context, key), resume=resume
         )

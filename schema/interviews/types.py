@@ -26,12 +26,13 @@ from schema.chat.types import (
     message_page_arguments,
 )
 from schema.compiled.compiler import Scope
+from schema.compiled.encodings import cursor as cursor_sql
 from schema.compiled.mapped import Mapped, relation, sql
 from schema.compiled.pages import NestedPage
 from schema.compiled.selection import Unsupported
 from schema.content.types import InterviewResult, Question
 from schema.context import Info
-from schema.ids import node_keys
+from schema.ids import encode_cursor, node_keys
 from schema.slots.types import Slot
 from schema.specializations.types import Specialization
 from schema.visibility import in_visible_interview, participant_or_staff
@@ -105,6 +106,11 @@ def _messages_sql(scope: Scope) -> str:
         newest_last=newest,
     )
     return nested.sql(scope.compiler, literal_column(scope.column("id")), scope.selected)
+
+
+def interview_version(row: models.Interview) -> str:
+    """The cursor of an interview's state for `interviewUpdated` (every transition sets updated_at)."""
+    return encode_cursor(row.updated_at.isoformat())
 
 
 @strawberry.type(
@@ -232,6 +238,14 @@ class Interview(relay.Node, Mapped, model=models.Interview):
         if not can_view_interview(info.context.viewer, self.row):
             return _empty_connection()
         return await message_connection(info, self.row.id, first, after, last)
+
+    @strawberry.field(
+        description="Opaque version of this interview's state: the `after` of `interviewUpdated`, which "
+        "then first gives the interview if it changed since.",
+        metadata=sql(lambda s: cursor_sql([(s.column("updated_at"), True)])),
+    )
+    def version(self) -> str:
+        return interview_version(self.row)
 
     def viewer_is_participant(self, info: Info) -> bool:
         """True when the viewer takes part (used by fields that exclude staff)."""

@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from resolvers import notifications
+from resolvers.unit_of_work import UnitOfWork
 from schema import subscriptions
 from schema.compiled.execution import Precompleted
 from schema.compiled.plans import FieldRequest, compiled_page, request_of
@@ -19,6 +20,7 @@ from schema.live_context import EventScope
 from schema.notifications.types import NOTIFICATIONS, Notification
 from schema.pagination import after_id, page_size
 from schema.permissions import authenticated
+from schema.replay import Resume
 
 
 def _notification_values(
@@ -81,16 +83,44 @@ class NotificationsMutation:
         return await notifications.mark_read(info.context.uow, info.context.require_viewer(), keys)
 
 
+def notification_resume(info: Info, after: str | None) -> Resume[Notification]:
+    """Replay of the viewer's notifications from the one after `after` (docs/product.md, rule 27)."""
+    context = info.context
+    viewer = context.require_viewer()
+    size = context.settings.max_page_size
+
+    def uow(scope: EventScope) -> UnitOfWork:
+        return UnitOfWork(services=context.services, db=scope.db, loaders=scope.loaders)
+
+    async def read(scope: EventScope, after_key: int | None) -> list[Notification]:
+        rows = await notifications.notifications_after(uow(scope), viewer, after_id=after_key, limit=size)
+        return [Notification.from_row(row) for row in rows]
+
+    async def head(scope: EventScope) -> int | None:
+        rows = await notifications.list_notifications(
+            uow(scope), viewer, unread_only=False, after_id=None, limit=1
+        )
+        return rows[0].id if rows else None
+
+    return Resume(after=after_id(after), read=read, head=head, position=lambda n: n.id, page_size=size)
+
+
 @strawberry.type
 class NotificationsSubscription:
-    @strawberry.subscription(description="The viewer's new notifications.", extensions=authenticated())
-    async def notification_added(self, info: Info) -> AsyncGenerator[Notification, None]:
+    @strawberry.subscription(
+        description="The viewer's new notifications. With `after` (a `Notification.cursor`), the "
+        "notifications after that one come first, then new ones, each once.",
+        extensions=authenticated(),
+    )
+    async def notification_added(  # returns the stream after checking the cursor
+        self, info: Info, after: str | None = None
+    ) -> AsyncGenerator[Notification, None]:
         context = info.context
         viewer = context.require_viewer()
+        resume = notification_resume(info, after)
 
         async def build(message: dict[str, Any], scope: EventScope) -> Notification | None:
             return Notification.from_event(message)
 
         channel = context.services.channels.notifications(viewer.id)
-        async for event in subscriptions.follow(context, channel, build):
-            yield event
+        return subscriptions.follow(context, channel, build, resume=resume)

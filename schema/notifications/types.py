@@ -16,11 +16,12 @@ from app.core.enums import NotificationKind
 from db import models
 from resolvers.notifications import notifications_statement, own_notifications
 from schema.compiled.compiler import Scope
+from schema.compiled.encodings import cursor as cursor_sql
 from schema.compiled.encodings import node_id
 from schema.compiled.mapped import Mapped, sql
 from schema.compiled.pages import Page
 from schema.context import Info
-from schema.ids import node_keys, to_global_id
+from schema.ids import encode_cursor, node_keys, to_global_id
 from schema.visibility import owner
 
 strawberry.enum(NotificationKind, name="NotificationKind", description="Why a member was notified.")
@@ -88,6 +89,14 @@ class Notification(relay.Node, Mapped, model=models.Notification):
             created_at=datetime.fromisoformat(event["created_at"]),
             row=SimpleNamespace(payload=event.get("payload") or {}),
         )
+
+    @strawberry.field(
+        description="This notification's place in the viewer's feed: the `after` of `notificationAdded`, "
+        "which then gives the notifications after it.",
+        metadata=sql(lambda s: cursor_sql([(s.column("id"), False)])),
+    )
+    def cursor(self) -> str:
+        return encode_cursor(self.id)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
