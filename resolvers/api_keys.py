@@ -6,8 +6,9 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from app.core.enums import ApiKeyScope
 from app.core.errors import Conflict, NotFound, Unauthenticated
@@ -66,13 +67,19 @@ async def create_api_key(uow: UnitOfWork, actor: User, name: str, scope: ApiKeyS
     return key, secret
 
 
+def api_keys_statement(user_id: Any, *, after_id: Any, limit: Any) -> Select[Any]:
+    """A member's keys, newest first (keyset on id; revoked ones included)."""
+    statement = select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.id.desc()).limit(limit)
+    if after_id is not None:
+        statement = statement.where(ApiKey.id < after_id)
+    return statement
+
+
 async def list_api_keys(
     uow: UnitOfWork, actor: User, *, after_id: int | None, limit: int
 ) -> Sequence[ApiKey]:
     """The actor's keys, newest first (revoked ones included)."""
-    statement = select(ApiKey).where(ApiKey.user_id == actor.id).order_by(ApiKey.id.desc()).limit(limit)
-    if after_id is not None:
-        statement = statement.where(ApiKey.id < after_id)
+    statement = api_keys_statement(actor.id, after_id=after_id, limit=limit)
     return (await uow.db.execute(statement)).scalars().all()
 
 

@@ -144,19 +144,28 @@ async def unblock_user(uow: UnitOfWork, actor: User, user_id: int) -> User:
     return user
 
 
-async def blocks(
-    uow: UnitOfWork, *, user_id: int | None, active_only: bool, after_id: int | None, limit: int
-) -> Sequence[Block]:
-    """Block records, newest first (keyset on id): one member's history, and/or those in force now."""
+def blocks_statement(*, user_id: Any, active_only: bool, now: Any, after_id: Any, limit: Any) -> Select[Any]:
+    """Block records, newest first (keyset on id): one member's history, and/or those in force at
+    `now`."""
     statement = select(Block).order_by(Block.id.desc()).limit(limit)
     if user_id is not None:
         statement = statement.where(Block.user_id == user_id)
     if active_only:
         statement = statement.where(
-            Block.unblocked_at.is_(None), or_(Block.until.is_(None), Block.until > uow.now())
+            Block.unblocked_at.is_(None), or_(Block.until.is_(None), Block.until > now)
         )
     if after_id is not None:
         statement = statement.where(Block.id < after_id)
+    return statement
+
+
+async def blocks(
+    uow: UnitOfWork, *, user_id: int | None, active_only: bool, after_id: int | None, limit: int
+) -> Sequence[Block]:
+    """Block records, newest first (keyset on id): one member's history, and/or those in force now."""
+    statement = blocks_statement(
+        user_id=user_id, active_only=active_only, now=uow.now(), after_id=after_id, limit=limit
+    )
     rows = (await uow.db.execute(statement)).scalars().all()
     for row in rows:
         uow.loaders.block.prime(row.id, row)

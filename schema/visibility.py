@@ -48,3 +48,18 @@ def reporter_accused_or_staff(scope: Scope) -> str:
         return "true"
     viewer = scope.params.viewer()
     return f"({scope.column('reporter_id')} = {viewer} OR {scope.column('accused_id')} = {viewer})"
+
+
+def staff(scope: Scope) -> str:
+    """`visible_blocks` (resolvers/moderation.py): moderators and admins."""
+    return "true" if scope.compiler.is_staff else "false"
+
+
+def owner_or_staff(scope: Scope) -> str:
+    """`visible_deliveries` (resolvers/deliveries/webhooks.py): the member's own; staff all."""
+    return "true" if scope.compiler.is_staff else owner(scope)
+
+
+def session_owner(scope: Scope) -> str:
+    """`ApiKey.resolve_nodes`: the viewer's own, and only to a session (keys are managed with one)."""
+    return "false" if scope.compiler.api_key else owner(scope)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 
 from app.core import netguard
 from app.core.enums import STAFF_ROLES, DeliveryStatus, NotificationKind
@@ -61,9 +62,13 @@ async def delete_webhook(uow: UnitOfWork, actor: User, webhook_id: int) -> bool:
         return deleted.first() is not None
 
 
+def webhooks_statement(user_id: Any) -> Select[Any]:
+    """A member's webhooks, oldest first."""
+    return select(Webhook).where(Webhook.user_id == user_id).order_by(Webhook.id)
+
+
 async def list_webhooks(uow: UnitOfWork, actor: User) -> Sequence[Webhook]:
-    statement = select(Webhook).where(Webhook.user_id == actor.id).order_by(Webhook.id)
-    return (await uow.db.execute(statement)).scalars().all()
+    return (await uow.db.execute(webhooks_statement(actor.id))).scalars().all()
 
 
 async def visible_webhooks(uow: UnitOfWork, actor: User | None, ids: Sequence[int]) -> list[Webhook | None]:
@@ -75,20 +80,26 @@ async def visible_webhooks(uow: UnitOfWork, actor: User | None, ids: Sequence[in
     return [by_id.get(i) for i in ids]
 
 
+def webhook_deliveries_statement(webhook_id: Any, *, after_id: Any, limit: Any) -> Select[Any]:
+    """A webhook's delivery log, newest first (keyset on id)."""
+    statement = (
+        select(Delivery).where(Delivery.webhook_id == webhook_id).order_by(Delivery.id.desc()).limit(limit)
+    )
+    if after_id is not None:
+        statement = statement.where(Delivery.id < after_id)
+    return statement
+
+
 async def webhook_deliveries(
     uow: UnitOfWork, webhook: Webhook, *, after_id: int | None, limit: int
 ) -> Sequence[Delivery]:
     """A webhook's delivery log, newest first (callers check that the viewer owns the webhook)."""
-    statement = (
-        select(Delivery).where(Delivery.webhook_id == webhook.id).order_by(Delivery.id.desc()).limit(limit)
-    )
-    if after_id is not None:
-        statement = statement.where(Delivery.id < after_id)
+    statement = webhook_deliveries_statement(webhook.id, after_id=after_id, limit=limit)
     return (await uow.db.execute(statement)).scalars().all()
 
 
-async def failed_deliveries(uow: UnitOfWork, *, after_id: int | None, limit: int) -> Sequence[Delivery]:
-    """Dead-lettered deliveries of every member, newest first (staff only, by the field's directive)."""
+def failed_deliveries_statement(*, after_id: Any, limit: Any) -> Select[Any]:
+    """Dead-lettered deliveries of every member, newest first (keyset on id)."""
     statement = (
         select(Delivery)
         .where(Delivery.status == DeliveryStatus.FAILED)
@@ -97,6 +108,12 @@ async def failed_deliveries(uow: UnitOfWork, *, after_id: int | None, limit: int
     )
     if after_id is not None:
         statement = statement.where(Delivery.id < after_id)
+    return statement
+
+
+async def failed_deliveries(uow: UnitOfWork, *, after_id: int | None, limit: int) -> Sequence[Delivery]:
+    """Dead-lettered deliveries of every member, newest first (staff only, by the field's directive)."""
+    statement = failed_deliveries_statement(after_id=after_id, limit=limit)
     return (await uow.db.execute(statement)).scalars().all()
 
 

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry import relay
 
 from app.core.enums import ApiKeyScope
 from resolvers import api_keys
-from schema.api_keys.types import ApiKey, CreatedApiKey
-from schema.context import Info
-from schema.ids import encode_cursor, parse_global_id
-from schema.pagination import after_id, build_connection, page_size
+from schema.api_keys.types import API_KEYS, ApiKey, CreatedApiKey
+from schema.compiled.execution import Precompleted
+from schema.compiled.plans import FieldRequest, compiled_page, request_of
+from schema.compiled.roots import root_read
+from schema.context import Context, Info
+from schema.ids import parse_global_id
+from schema.pagination import after_id, page_size
 from schema.permissions import authenticated
+
+
+def _api_key_values(context: Context, first: int | None, after: str | None) -> tuple[dict[str, Any], int]:
+    size = page_size(first, context.settings)
+    values = {"user_id": context.require_session_viewer().id, "after_id": after_id(after), "limit": size + 1}
+    return values, size
+
+
+@root_read("apiKeys")
+async def answer_api_keys(
+    request: FieldRequest, first: int | None = None, after: str | None = None
+) -> Precompleted | None:
+    values, size = _api_key_values(request.context, first, after)
+    compiled = await compiled_page(request, API_KEYS, values, size=size, has_previous=after is not None)
+    return compiled[0] if compiled is not None else None
 
 
 @strawberry.type
@@ -23,12 +43,14 @@ class ApiKeysQuery:
     async def api_keys(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[ApiKey]:
+        compiled = await answer_api_keys(request_of(info), first, after)
+        if compiled is not None:
+            return compiled  # type: ignore[return-value]  # passed through by the executor
         size = page_size(first, info.context.settings)
         rows = await api_keys.list_api_keys(
             info.context.uow, info.context.require_session_viewer(), after_id=after_id(after), limit=size + 1
         )
-        nodes = [ApiKey.from_row(r) for r in rows]
-        return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
+        return API_KEYS.connection(rows, size, has_previous=after is not None)
 
 
 @strawberry.type

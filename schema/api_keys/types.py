@@ -10,15 +10,18 @@ from strawberry import relay
 
 from app.core.enums import ApiKeyScope
 from db import models
-from resolvers.api_keys import own_api_keys
+from resolvers.api_keys import api_keys_statement, own_api_keys
+from schema.compiled.mapped import Mapped
+from schema.compiled.pages import Page
 from schema.context import Info
 from schema.ids import node_keys
+from schema.visibility import session_owner
 
 strawberry.enum(ApiKeyScope, name="ApiKeyScope", description="What an API key may do.")
 
 
 @strawberry.type(name="ApiKey", description="A member's API key; the secret is shown only on creation.")
-class ApiKey(relay.Node):
+class ApiKey(relay.Node, Mapped, model=models.ApiKey):
     id: relay.NodeID[int]
     name: str
     prefix: str = strawberry.field(description="First characters of the secret, to recognise it.")
@@ -26,18 +29,9 @@ class ApiKey(relay.Node):
     created_at: datetime
     last_used_at: datetime | None = strawberry.field(description="Updated at most once a minute.")
     revoked_at: datetime | None
+    row: strawberry.Private[models.ApiKey]
 
-    @classmethod
-    def from_row(cls, row: models.ApiKey) -> ApiKey:
-        return cls(
-            id=row.id,
-            name=row.name,
-            prefix=row.prefix,
-            scope=ApiKeyScope(row.scope),
-            created_at=row.created_at,
-            last_used_at=row.last_used_at,
-            revoked_at=row.revoked_at,
-        )
+    sql_visible = staticmethod(session_owner)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -49,6 +43,10 @@ class ApiKey(relay.Node):
             return [None for _ in keys]
         rows = await own_api_keys(context.uow, context.viewer, keys)
         return [cls.from_row(row) if row else None for row in rows]
+
+
+# `Query.apiKeys`: the same statement on both paths (resolvers/api_keys.py).
+API_KEYS = Page(ApiKey, api_keys_statement, ("id",), descending=True)
 
 
 @strawberry.type(description="A new API key and its secret (shown only this once).")

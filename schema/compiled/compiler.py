@@ -107,6 +107,8 @@ class Compiler:
     # Fields left to their resolvers inside compiled objects (holes.py); None: the whole selection
     # must compile.
     holes: list[Hole] | None = None
+    # The viewer presents an API key, not a session: some objects are shown to sessions only.
+    api_key: bool = False
     _aliases: list[int] = field(default_factory=lambda: [0])
 
     @property

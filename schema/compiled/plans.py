@@ -3,9 +3,10 @@
 A root field's resolver computes its values (the same ones its resolver path uses) and asks for a
 compiled answer: `compiled_page` for a connection, `compiled_object` for one object. The plan (SQL
 text and how to bind its parameters) is built once per (document, operation, response key, viewer
-role, shape of the values, values of the other variables) and reused; the request binds its own
-values, runs one statement and hands graphql-core the finished value (`Precompleted`). When the
-selection cannot compile (the plan is None, also cached) the resolver takes its ordinary path.
+role, whether the viewer presents an API key, shape of the values, values of the other variables)
+and reused; the request binds its own values, runs one statement and hands graphql-core the finished
+value (`Precompleted`). When the selection cannot compile (the plan is None, also cached) the
+resolver takes its ordinary path.
 
 Node JSON text goes into the result as `orjson.Fragment`s: every encoder of results is orjson (the
 view's `encode_json`, HTTP and websocket alike), which splices them in as they are.
@@ -179,12 +180,13 @@ def _plan_for(
     if query is None:
         return None
     role = Role(viewer.role) if viewer is not None else None
+    api_key = context.auth_method == "api_key"
     variables = request.variables
     operation = request.operation.name.value if request.operation.name else None
     key_name = request.key
     own = _root_variables(query, operation, key_name)
     others = tuple(sorted((k, _freeze(v)) for k, v in variables.items() if k not in own))
-    key = (query, operation, key_name, target, role, shape(values), others)
+    key = (query, operation, key_name, target, role, api_key, shape(values), others)
     try:
         hash(key)
     except TypeError:
@@ -193,7 +195,7 @@ def _plan_for(
         _plans.move_to_end(key)
         plan = _plans[key]
     else:
-        plan = _compile(request, query, operation, key_name, variables, role, build)
+        plan = _compile(request, query, operation, key_name, variables, role, api_key, build)
         _plans[key] = plan
         while len(_plans) > MAX_PLANS:
             _plans.popitem(last=False)
@@ -209,12 +211,13 @@ def _compile(
     key_name: str,
     variables: dict[str, Any],
     role: Role | None,
+    api_key: bool,
     build: Any,
 ) -> Plan | None:
     document = document_of(query)
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     reader = Reader(fragments, variables)
-    compiler = Compiler(reader, Params(), role, request.context.settings, holes=[])
+    compiler = Compiler(reader, Params(), role, request.context.settings, holes=[], api_key=api_key)
     try:
         root = reader.fields(_operation_selections(document, operation), "Query").get(key_name)
         if root is None:

@@ -12,17 +12,21 @@ from app.core.enums import NoShowStatus, Role
 from resolvers import moderation
 from resolvers.interviews import lifecycle
 from schema.accounts.types import User
+from schema.compiled.execution import Precompleted
 from schema.compiled.pages import Page
-from schema.compiled.plans import compiled_page
+from schema.compiled.plans import FieldRequest, compiled_page, request_of
+from schema.compiled.roots import root_read
 from schema.context import Info
-from schema.ids import encode_cursor, parse_global_id
+from schema.ids import parse_global_id
 from schema.moderation.types import Block, InterviewStatusCount, NoShowReport, PlatformStats
 from schema.notifications.types import Notification
-from schema.pagination import after_id, build_connection, page_size
+from schema.pagination import after_id, page_size
 from schema.permissions import ADMIN_ROLES, MODERATOR_ROLES, requires_role
 
 # The moderators' no-show queue: the same statement on both paths (resolvers/moderation.py).
 NO_SHOW_QUEUE = Page(NoShowReport, moderation.no_show_queue_statement, ("id",))
+# `activeBlocks` and `blockHistory`: the same statement on both paths (resolvers/moderation.py).
+BLOCKS = Page(Block, moderation.blocks_statement, ("id",), descending=True)
 
 
 @strawberry.type
@@ -72,6 +76,9 @@ class ModerationQuery:
     async def active_blocks(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[Block]:
+        compiled = await answer_active_blocks(request_of(info), first, after)
+        if compiled is not None:
+            return compiled  # type: ignore[return-value]  # passed through by the executor
         return await _blocks(info, None, active_only=True, first=first, after=after)
 
     @strawberry.field(
@@ -81,8 +88,42 @@ class ModerationQuery:
     async def block_history(
         self, info: Info, user_id: strawberry.ID, first: int | None = None, after: str | None = None
     ) -> relay.Connection[Block]:
+        compiled = await answer_block_history(request_of(info), user_id, first, after)
+        if compiled is not None:
+            return compiled  # type: ignore[return-value]  # passed through by the executor
         key = parse_global_id(user_id, "User", field="userId")
         return await _blocks(info, key, active_only=False, first=first, after=after)
+
+
+async def _compiled_blocks(
+    request: FieldRequest, user_id: int | None, *, active_only: bool, first: int | None, after: str | None
+) -> Precompleted | None:
+    context = request.context
+    size = page_size(first, context.settings)
+    values = {
+        "user_id": user_id,
+        "active_only": active_only,
+        "now": context.now(),
+        "after_id": after_id(after),
+        "limit": size + 1,
+    }
+    compiled = await compiled_page(request, BLOCKS, values, size=size, has_previous=after is not None)
+    return compiled[0] if compiled is not None else None
+
+
+@root_read("activeBlocks")
+async def answer_active_blocks(
+    request: FieldRequest, first: int | None = None, after: str | None = None
+) -> Precompleted | None:
+    return await _compiled_blocks(request, None, active_only=True, first=first, after=after)
+
+
+@root_read("blockHistory")
+async def answer_block_history(
+    request: FieldRequest, user_id: strawberry.ID, first: int | None = None, after: str | None = None
+) -> Precompleted | None:
+    key = parse_global_id(user_id, "User", field="userId")
+    return await _compiled_blocks(request, key, active_only=False, first=first, after=after)
 
 
 async def _blocks(
@@ -92,8 +133,7 @@ async def _blocks(
     rows = await moderation.blocks(
         info.context.uow, user_id=user_id, active_only=active_only, after_id=after_id(after), limit=size + 1
     )
-    nodes = [Block.from_row(r) for r in rows]
-    return build_connection(nodes, size, lambda n: encode_cursor(n.id), has_previous=after is not None)
+    return BLOCKS.connection(rows, size, has_previous=after is not None)
 
 
 @strawberry.type

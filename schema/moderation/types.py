@@ -12,12 +12,13 @@ from app.core.enums import NoShowStatus
 from db import models
 from resolvers.interviews.lifecycle import visible_no_show_reports
 from resolvers.moderation import visible_blocks
-from schema.accounts.types import User, load_user_node
-from schema.compiled.mapped import Mapped, relation
+from schema.accounts.types import User
+from schema.compiled.compiler import Scope
+from schema.compiled.mapped import Mapped, relation, sql
 from schema.context import Info
 from schema.ids import node_keys
 from schema.interviews.types import Interview
-from schema.visibility import reporter_accused_or_staff
+from schema.visibility import reporter_accused_or_staff, staff
 
 strawberry.enum(NoShowStatus, name="NoShowStatus", description="State of a no-show report.")
 
@@ -45,8 +46,14 @@ class NoShowReport(relay.Node, Mapped, model=models.NoShowReport):
         return [cls.from_row(row) if row else None for row in rows]
 
 
+def _is_active_sql(scope: Scope) -> str:
+    """`Block.is_active` at the request's clock."""
+    until, now = scope.column("until"), scope.params.now()
+    return f"({scope.column('unblocked_at')} IS NULL AND ({until} IS NULL OR {until} > {now}))"
+
+
 @strawberry.type(name="Block", description="One block of a member, in force or past (moderators and admins).")
-class Block(relay.Node):
+class Block(relay.Node, Mapped, model=models.Block):
     id: relay.NodeID[int]
     reason: str
     created_at: datetime = strawberry.field(description="When the member was blocked.")
@@ -54,22 +61,16 @@ class Block(relay.Node):
     unblocked_at: datetime | None = strawberry.field(
         description="When it was lifted, replaced by a new block, or ran out (if before either)."
     )
-    user_id: strawberry.Private[int]
-    blocked_by_id: strawberry.Private[int | None]
-    unblocked_by_id: strawberry.Private[int | None]
+    row: strawberry.Private[models.Block]
+    user: User | None = relation("user_id", description="The blocked member.")
+    blocked_by: User | None = relation(
+        "blocked_by_id", description="Who blocked them; null for blocks from before this history was kept."
+    )
+    unblocked_by: User | None = relation(
+        "unblocked_by_id", description="Who lifted or replaced it; null while in force or when it ran out."
+    )
 
-    @classmethod
-    def from_row(cls, row: models.Block) -> Block:
-        return cls(
-            id=row.id,
-            reason=row.reason,
-            created_at=row.created_at,
-            until=row.until,
-            unblocked_at=row.unblocked_at,
-            user_id=row.user_id,
-            blocked_by_id=row.blocked_by_id,
-            unblocked_by_id=row.unblocked_by_id,
-        )
+    sql_visible = staticmethod(staff)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -78,19 +79,7 @@ class Block(relay.Node):
         rows = await visible_blocks(info.context.uow, info.context.viewer, node_keys(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
-    @strawberry.field(description="The blocked member.")
-    async def user(self, info: Info) -> User | None:
-        return await load_user_node(info, self.user_id)
-
-    @strawberry.field(description="Who blocked them; null for blocks from before this history was kept.")
-    async def blocked_by(self, info: Info) -> User | None:
-        return await load_user_node(info, self.blocked_by_id)
-
-    @strawberry.field(description="Who lifted or replaced it; null while in force or when it ran out.")
-    async def unblocked_by(self, info: Info) -> User | None:
-        return await load_user_node(info, self.unblocked_by_id)
-
-    @strawberry.field(description="True while the block is in force.")
+    @strawberry.field(description="True while the block is in force.", metadata=sql(_is_active_sql))
     def is_active(self, info: Info) -> bool:
         return self.unblocked_at is None and (self.until is None or self.until > info.context.now())
 

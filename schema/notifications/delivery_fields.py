@@ -10,18 +10,22 @@ from strawberry import relay
 from app.core.enums import DeliveryChannel, NotificationKind
 from app.core.errors import BadUserInput, NotFound
 from resolvers.deliveries import preferences, webhooks
+from schema.compiled.execution import Precompleted
+from schema.compiled.plans import FieldRequest, compiled_list, compiled_page, request_of
+from schema.compiled.roots import root_read
 from schema.context import Info
 from schema.ids import parse_global_id
 from schema.notifications.delivery_types import (
+    FAILED_DELIVERIES,
+    WEBHOOKS,
     CreateWebhookInput,
     Delivery,
     NotificationPreferences,
     NotificationPreferencesInput,
     Webhook,
     WebhookWithSecret,
-    delivery_cursor,
 )
-from schema.pagination import after_id, build_connection, page_size
+from schema.pagination import after_id, page_size
 from schema.permissions import MODERATOR_ROLES, authenticated, requires_role
 
 
@@ -47,6 +51,23 @@ def _quiet_hours(values: NotificationPreferencesInput) -> tuple[time | None, tim
     )
 
 
+@root_read("failedDeliveries")
+async def answer_failed_deliveries(
+    request: FieldRequest, first: int | None = None, after: str | None = None
+) -> Precompleted | None:
+    size = page_size(first, request.context.settings)
+    values = {"after_id": after_id(after), "limit": size + 1}
+    compiled = await compiled_page(
+        request, FAILED_DELIVERIES, values, size=size, has_previous=after is not None
+    )
+    return compiled[0] if compiled is not None else None
+
+
+@root_read("webhooks")
+async def answer_webhooks(request: FieldRequest) -> Precompleted | None:
+    return await compiled_list(request, WEBHOOKS, {"user_id": request.context.require_viewer().id})
+
+
 @strawberry.type
 class DeliveriesQuery:
     @strawberry.field(
@@ -58,6 +79,9 @@ class DeliveriesQuery:
 
     @strawberry.field(description="The viewer's webhooks.", extensions=authenticated())
     async def webhooks(self, info: Info) -> list[Webhook]:
+        compiled = await answer_webhooks(request_of(info))
+        if compiled is not None:
+            return compiled  # type: ignore[return-value]  # passed through by the executor
         rows = await webhooks.list_webhooks(info.context.uow, info.context.require_viewer())
         return [Webhook.from_row(row) for row in rows]
 
@@ -68,10 +92,12 @@ class DeliveriesQuery:
     async def failed_deliveries(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[Delivery]:
+        compiled = await answer_failed_deliveries(request_of(info), first, after)
+        if compiled is not None:
+            return compiled  # type: ignore[return-value]  # passed through by the executor
         size = page_size(first, info.context.settings)
         rows = await webhooks.failed_deliveries(info.context.uow, after_id=after_id(after), limit=size + 1)
-        nodes = [Delivery.from_row(row) for row in rows]
-        return build_connection(nodes, size, delivery_cursor, has_previous=after is not None)
+        return FAILED_DELIVERIES.connection(rows, size, has_previous=after is not None)
 
 
 @strawberry.type

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, time
+from typing import Any
 
 import strawberry
+from sqlalchemy import literal_column
 from strawberry import relay
 
 from app.core import webhook_signing
 from app.core.enums import DeliveryChannel, DeliveryStatus, NotificationKind
+from app.core.errors import BadUserInput
 from app.core.settings import Settings
 from db import models
 from resolvers.deliveries import webhooks
 from resolvers.deliveries.preferences import Preferences
+from schema.compiled.compiler import Scope
+from schema.compiled.mapped import Mapped, sql
+from schema.compiled.pages import NestedPage, Page
+from schema.compiled.selection import Unsupported
 from schema.context import Info
-from schema.ids import encode_cursor, node_keys
-from schema.pagination import after_id, build_connection, page_size
+from schema.ids import node_keys
+from schema.pagination import after_id, page_size
+from schema.visibility import owner, owner_or_staff
 
 strawberry.enum(
     DeliveryChannel, name="NotificationChannel", description="A way out of the app; in-app is always on."
@@ -72,7 +80,7 @@ class NotificationPreferences:
 
 
 @strawberry.type(name="Delivery", description="One notification sent (or to be sent) on one channel.")
-class Delivery(relay.Node):
+class Delivery(relay.Node, Mapped, model=models.Delivery):
     id: relay.NodeID[int]
     kind: NotificationKind
     channel: DeliveryChannel
@@ -82,20 +90,9 @@ class Delivery(relay.Node):
     response_status: int | None = strawberry.field(description="The webhook's last HTTP status.")
     created_at: datetime
     sent_at: datetime | None
+    row: strawberry.Private[models.Delivery]
 
-    @classmethod
-    def from_row(cls, row: models.Delivery) -> Delivery:
-        return cls(
-            id=row.id,
-            kind=NotificationKind(row.kind),
-            channel=DeliveryChannel(row.channel),
-            status=DeliveryStatus(row.status),
-            attempts=row.attempts,
-            last_error=row.last_error,
-            response_status=row.response_status,
-            created_at=row.created_at,
-            sent_at=row.sent_at,
-        )
+    sql_visible = staticmethod(owner_or_staff)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -106,31 +103,47 @@ class Delivery(relay.Node):
         return [cls.from_row(row) if row else None for row in rows]
 
 
+def _events(root: Any) -> list[NotificationKind]:
+    return [NotificationKind(kind) for kind in root.row.events]
+
+
+def _events_sql(scope: Scope) -> str:
+    scope.no_arguments()
+    return f"to_json({scope.column('events')})"
+
+
+def _deliveries_sql(scope: Scope) -> str:
+    first, after = scope.argument("first"), scope.argument("after")
+    try:
+        size, after_key = page_size(first, scope.compiler.settings), after_id(after)
+    except BadUserInput as exc:
+        raise Unsupported("deliveries") from exc  # the resolver reports it
+    assert scope.selected is not None
+    nested = NestedPage(
+        WEBHOOK_DELIVERIES,
+        "webhook_id",
+        size,
+        {"after_id": after_key, "limit": size + 1},
+        has_previous=after is not None,
+    )
+    return nested.sql(scope.compiler, literal_column(scope.column("id")), scope.selected)
+
+
 @strawberry.type(
     name="Webhook", description="A signed JSON endpoint for some kinds of the viewer's notifications."
 )
-class Webhook(relay.Node):
+class Webhook(relay.Node, Mapped, model=models.Webhook):
     id: relay.NodeID[int]
     url: str
-    events: list[NotificationKind]
+    events: list[NotificationKind] = strawberry.field(resolver=_events, metadata=sql(_events_sql))
     consecutive_failures: int
     disabled_at: datetime | None = strawberry.field(description="Set after too many failures in a row.")
     created_at: datetime
     row: strawberry.Private[models.Webhook]
 
-    @classmethod
-    def from_row(cls, row: models.Webhook) -> Webhook:
-        return cls(
-            id=row.id,
-            url=row.url,
-            events=[NotificationKind(kind) for kind in row.events],
-            consecutive_failures=row.consecutive_failures,
-            disabled_at=row.disabled_at,
-            created_at=row.created_at,
-            row=row,
-        )
+    sql_visible = staticmethod(owner)
 
-    @strawberry.field(description="The delivery log, newest first.")
+    @strawberry.field(description="The delivery log, newest first.", metadata=sql(_deliveries_sql))
     async def deliveries(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[Delivery]:
@@ -138,9 +151,7 @@ class Webhook(relay.Node):
         rows = await webhooks.webhook_deliveries(
             info.context.uow, self.row, after_id=after_id(after), limit=size + 1
         )
-        return build_connection(
-            [Delivery.from_row(r) for r in rows], size, delivery_cursor, has_previous=after is not None
-        )
+        return WEBHOOK_DELIVERIES.connection(rows, size, has_previous=after is not None)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -149,10 +160,6 @@ class Webhook(relay.Node):
         context = info.context
         rows = await webhooks.visible_webhooks(context.uow, context.optional_viewer(), node_keys(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
-
-
-def delivery_cursor(node: Delivery) -> str:
-    return encode_cursor(node.id)
 
 
 SIGNATURE_HELP = (
@@ -186,3 +193,10 @@ class NotificationPreferencesInput:
 class CreateWebhookInput:
     url: str
     events: list[NotificationKind]
+
+
+# `Query.failedDeliveries`: the same statement on both paths (resolvers/deliveries/webhooks.py).
+FAILED_DELIVERIES = Page(Delivery, webhooks.failed_deliveries_statement, ("id",), descending=True)
+# `Webhook.deliveries` and `Query.webhooks`: the same statements on both paths.
+WEBHOOK_DELIVERIES = Page(Delivery, webhooks.webhook_deliveries_statement, ("id",), descending=True)
+WEBHOOKS = Page(Webhook, webhooks.webhooks_statement, ("id",))

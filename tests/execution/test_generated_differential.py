@@ -28,14 +28,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from db.models import Feedback, NoShowReport
+from db.models import Delivery, Feedback, NoShowReport, Notification
 from resolvers.unit_of_work import Services
 from schema.compiled.holes import HOLE_KEY
 from schema.compiled.mapped import Mapped, type_name
 from schema.ids import to_global_id
 from tests.attack_support import graphql_schema
 from tests.execution.test_compiled_reads import both_paths
-from tests.helpers import GraphQLClient, db_id
+from tests.helpers import GraphQLClient, Member, db_id
 from tests.marketplace_support import book, new_specialization, publish, set_role, tomorrow
 
 # Fields answered by their resolvers only (no SQL form yet). Anything else on a mapped type compiles.
@@ -48,7 +48,7 @@ RESOLVER_ONLY = {
     "User.progress",
 }
 # Root connections answered by their resolvers only. Every other one compiles for some viewer.
-RESOLVER_ONLY_ROOTS = {"activeBlocks", "apiKeys", "failedDeliveries"}
+RESOLVER_ONLY_ROOTS: set[str] = set()
 HOLE_MARK = f"'{HOLE_KEY}'"
 PAGE_INFO = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
 
@@ -166,6 +166,7 @@ async def _world(client: GraphQLClient, db_session: AsyncSession, clock: Clock) 
         ]
     )
     await db_session.flush()
+    await _keys_blocks_and_deliveries(client, db_session, clock, host, moderator)
     viewers = {
         "anonymous": None,
         "host": host.access_token,
@@ -175,6 +176,59 @@ async def _world(client: GraphQLClient, db_session: AsyncSession, clock: Clock) 
         "admin": admin.access_token,
     }
     return World(viewers, await _ids(db_session))
+
+
+async def _keys_blocks_and_deliveries(
+    client: GraphQLClient, db_session: AsyncSession, clock: Clock, host: Member, moderator: Member
+) -> None:
+    """API keys (one revoked), block records (one lifted, one in force), a webhook and deliveries
+    (one failed, one through the webhook)."""
+    for name in ("ci", "old laptop"):
+        created = await client.data(
+            "mutation($n: String!) { createApiKey(name: $n, scope: READ) { apiKey { id } } }",
+            {"n": name},
+            token=host.access_token,
+        )
+    await client.data(
+        "mutation($i: ID!) { revokeApiKey(id: $i) { id } }",
+        {"i": created["createApiKey"]["apiKey"]["id"]},
+        token=host.access_token,
+    )
+    blocked = await client.sign_up("blocked")
+    block = (
+        "mutation($u: ID!, $r: String!, $t: DateTime) { blockUser(userId: $u, reason: $r, until: $t) { id } }"
+    )
+    for reason, until in (("spam", tomorrow(clock).isoformat()), ("abuse", None)):
+        variables = {"u": blocked.id, "r": reason, "t": until}
+        await client.data(block, variables, token=moderator.access_token)
+        if until is not None:
+            unblock = "mutation($u: ID!) { unblockUser(userId: $u) { id } }"
+            await client.data(unblock, {"u": blocked.id}, token=moderator.access_token)
+    webhook = await client.data(
+        "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { webhook { id } } }",
+        {"i": {"url": "https://hooks.example.com/mock", "events": ["BOOKED", "REMINDER"]}},
+        token=host.access_token,
+    )
+    notification = await db_session.scalar(
+        select(Notification).where(Notification.user_id == db_id(host.id)).limit(1)
+    )
+    assert notification is not None
+    common = {"notification_id": notification.id, "user_id": notification.user_id, "kind": notification.kind}
+    db_session.add_all(
+        [
+            Delivery(**common, channel="EMAIL", status="FAILED", attempts=5, last_error="mailbox full"),
+            Delivery(**common, channel="TELEGRAM", status="SENT", attempts=1, sent_at=clock.now()),
+            Delivery(
+                **common,
+                channel="WEBHOOK",
+                webhook_id=db_id(webhook["createWebhook"]["webhook"]["id"]),
+                status="SENT",
+                attempts=2,
+                response_status=204,
+            ),
+        ]
+    )
+    await db_session.flush()
 
 
 async def _ids(db_session: AsyncSession) -> dict[str, list[str]]:
