@@ -141,35 +141,45 @@ class Loaders:
     match: DataLoader[int, Match | None] = field(init=False)
     match_tickets: DataLoader[int, list[MatchTicket]] = field(init=False)
 
-    def __post_init__(self) -> None:
-        db = self.db
-        self.user = RowLoader(lambda ids: load_user_rows(db, ids))
-        self.specialization = RowLoader(lambda ids: load_specializations(db, ids))
-        self.user_specialization_ids = DataLoader(lambda ids: load_user_specialization_ids(db, ids))
-        self.slot = RowLoader(lambda ids: load_slots(db, ids))
-        self.interview = RowLoader(lambda ids: load_interviews(db, ids))
-        self.slot_active_interview = DataLoader(lambda ids: load_active_interview_by_slot(db, ids))
-        self.feedback = RowLoader(lambda ids: load_feedback(db, ids))
-        self.interview_feedback = DataLoader(lambda ids: load_feedback_by_interview(db, ids))
-        self.user_stats = DataLoader(lambda ids: load_user_stats(db, ids))
-        self.message_page = DataLoader(lambda keys: load_message_pages(db, keys))
-        self.points_entry = RowLoader(lambda ids: load_points_entries(db, ids))
-        self.no_show_report = RowLoader(lambda ids: load_no_show_reports(db, ids))
-        self.upload = RowLoader(lambda ids: load_uploads(db, ids))
-        self.audit_entry = RowLoader(lambda ids: load_audit_entries(db, ids))
-        self.block = DataLoader(lambda ids: load_blocks(db, ids))
-        self.question = DataLoader(lambda ids: load_questions(db, ids))
-        self.rubric = DataLoader(lambda ids: load_rubrics(db, ids))
-        self.rubric_criteria = DataLoader(lambda ids: load_rubric_criteria(db, ids))
-        self.criterion = DataLoader(lambda ids: load_criteria(db, ids))
-        self.interview_question_ids = DataLoader(lambda ids: load_interview_question_ids(db, ids))
-        self.interview_result = DataLoader(lambda ids: load_result_by_interview(db, ids))
-        self.result = DataLoader(lambda ids: load_results(db, ids))
-        self.result_scores = DataLoader(lambda ids: load_scores(db, ids))
-        self.progress = DataLoader(lambda keys: load_progress(db, keys))
-        self.match_ticket = DataLoader(lambda ids: load_match_tickets(db, ids))
-        self.match = DataLoader(lambda ids: load_matches(db, ids))
-        self.match_tickets = DataLoader(lambda ids: load_tickets_of_matches(db, ids))
+    def __getattr__(self, name: str) -> Any:
+        """A loader is made on first use: most requests need one or two of them."""
+        factory = _FACTORIES.get(name)
+        if factory is None:
+            raise AttributeError(name)
+        loader = factory(self.db)
+        setattr(self, name, loader)
+        return loader
+
+
+_FACTORIES: dict[str, Callable[[Db], DataLoader[Any, Any]]] = {
+    "user": lambda db: RowLoader(lambda ids: load_user_rows(db, ids)),
+    "specialization": lambda db: RowLoader(lambda ids: load_specializations(db, ids)),
+    "user_specialization_ids": lambda db: DataLoader(lambda ids: load_user_specialization_ids(db, ids)),
+    "slot": lambda db: RowLoader(lambda ids: load_slots(db, ids)),
+    "interview": lambda db: RowLoader(lambda ids: load_interviews(db, ids)),
+    "slot_active_interview": lambda db: DataLoader(lambda ids: load_active_interview_by_slot(db, ids)),
+    "feedback": lambda db: RowLoader(lambda ids: load_feedback(db, ids)),
+    "interview_feedback": lambda db: DataLoader(lambda ids: load_feedback_by_interview(db, ids)),
+    "user_stats": lambda db: DataLoader(lambda ids: load_user_stats(db, ids)),
+    "message_page": lambda db: DataLoader(lambda keys: load_message_pages(db, keys)),
+    "points_entry": lambda db: RowLoader(lambda ids: load_points_entries(db, ids)),
+    "no_show_report": lambda db: RowLoader(lambda ids: load_no_show_reports(db, ids)),
+    "upload": lambda db: RowLoader(lambda ids: load_uploads(db, ids)),
+    "audit_entry": lambda db: RowLoader(lambda ids: load_audit_entries(db, ids)),
+    "block": lambda db: DataLoader(lambda ids: load_blocks(db, ids)),
+    "question": lambda db: DataLoader(lambda ids: load_questions(db, ids)),
+    "rubric": lambda db: DataLoader(lambda ids: load_rubrics(db, ids)),
+    "rubric_criteria": lambda db: DataLoader(lambda ids: load_rubric_criteria(db, ids)),
+    "criterion": lambda db: DataLoader(lambda ids: load_criteria(db, ids)),
+    "interview_question_ids": lambda db: DataLoader(lambda ids: load_interview_question_ids(db, ids)),
+    "interview_result": lambda db: DataLoader(lambda ids: load_result_by_interview(db, ids)),
+    "result": lambda db: DataLoader(lambda ids: load_results(db, ids)),
+    "result_scores": lambda db: DataLoader(lambda ids: load_scores(db, ids)),
+    "progress": lambda db: DataLoader(lambda keys: load_progress(db, keys)),
+    "match_ticket": lambda db: DataLoader(lambda ids: load_match_tickets(db, ids)),
+    "match": lambda db: DataLoader(lambda ids: load_matches(db, ids)),
+    "match_tickets": lambda db: DataLoader(lambda ids: load_tickets_of_matches(db, ids)),
+}
 
 
 def forget(loader: DataLoader[Any, Any], key: Any) -> None:

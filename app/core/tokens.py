@@ -11,6 +11,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -20,6 +21,8 @@ from app.core.settings import Settings
 
 ALGORITHM = "HS256"
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (a JWT "typ" value, not a secret)
+# Signature-checked tokens remembered per process (about 1 KB each with their claims).
+VERIFIED_TOKENS = 4096
 
 
 class InvalidToken(Exception):
@@ -41,6 +44,7 @@ class AccessTokens:
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
         self.ttl = settings.access_token_ttl_seconds
+        self._verified: dict[str, dict[str, Any]] = {}  # token -> claims, insertion-ordered
 
     def issue(self, user_id: int, now: datetime, session_id: uuid.UUID) -> str:
         """An access token for `user_id` in the session (refresh-token family) `session_id`."""
@@ -61,9 +65,9 @@ class AccessTokens:
 
     def verify(self, token: str, now: datetime) -> AccessClaims:
         try:
-            decoded = jwt.decode(token, self.key, algorithms=[ALGORITHM])
-            if decoded.header.get("typ") != ACCESS_TOKEN_TYPE:
-                raise InvalidToken("not an access token")
+            claims = self._verified.get(token)
+            if claims is None:
+                claims = self._decode(token)
             registry = jwt.JWTClaimsRegistry(
                 now=int(now.timestamp()),
                 leeway=5,
@@ -75,14 +79,26 @@ class AccessTokens:
                 sid={"essential": True},
                 typ={"essential": True, "value": "access"},
             )
-            registry.validate(decoded.claims)
+            registry.validate(claims)
             return AccessClaims(
-                user_id=int(decoded.claims["sub"]),
-                issued_at=int(decoded.claims["iat"]),
-                session_id=uuid.UUID(str(decoded.claims["sid"])),
+                user_id=int(claims["sub"]),
+                issued_at=int(claims["iat"]),
+                session_id=uuid.UUID(str(claims["sid"])),
             )
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise InvalidToken(str(exc)) from exc
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        """The claims of a token whose signature and header check out. Remembered: a client sends the
+        same token with every request, and only the time-dependent claims need checking again."""
+        decoded = jwt.decode(token, self.key, algorithms=[ALGORITHM])
+        if decoded.header.get("typ") != ACCESS_TOKEN_TYPE:
+            raise InvalidToken("not an access token")
+        claims: dict[str, Any] = decoded.claims
+        self._verified[token] = claims
+        if len(self._verified) > VERIFIED_TOKENS:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        return claims
 
 
 def new_refresh_token() -> str:
