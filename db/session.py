@@ -127,6 +127,9 @@ class Db:
         self._member: int | None = None
         self._token_age: float | None = None
         self._replica: Replica | None = None
+        # The asyncpg connection under `_driver_of`'s current transaction (`_fetch_raw`).
+        self._driver: Any = None
+        self._driver_of: AsyncSession | None = None
 
     def prefer_replica(self) -> None:
         """Let this Db's reads go to a replica until it writes (GraphQL requests over HTTP)."""
@@ -154,6 +157,7 @@ class Db:
         if replica is None:
             return False
         session, self._session = self._session, None
+        self._forget_driver()
         if session is not None:
             with suppress(Exception):
                 await session.close()
@@ -190,8 +194,13 @@ class Db:
             return await self._fetch_raw(self.session, sql, params)
 
     async def _fetch_raw(self, session: AsyncSession, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        connection = await session.connection()
-        driver: Any = (await connection.get_raw_connection()).driver_connection
+        driver: Any = self._driver if self._driver_of is session else None
+        if driver is None:
+            # The session keeps this connection until it commits, rolls back or closes (each of
+            # which forgets it here), so the request's later raw reads need not ask SQLAlchemy.
+            connection = await session.connection()
+            driver = (await connection.get_raw_connection()).driver_connection
+            self._driver, self._driver_of = driver, session
         try:
             records: list[Any] = await driver.fetch(sql, *params)
         except Exception as exc:
@@ -199,11 +208,16 @@ class Db:
                 # What SQLAlchemy does when its own statements meet a dead connection: drop it
                 # and every pooled one (a database restart killed them all), so that only this
                 # request fails.
+                self._forget_driver()
+                connection = await session.connection()
                 with suppress(Exception):
                     await connection.invalidate()
                 await connection.engine.dispose()
             raise
         return records
+
+    def _forget_driver(self) -> None:
+        self._driver, self._driver_of = None, None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -219,6 +233,8 @@ class Db:
                 await session.rollback()
                 self._after_commit.clear()
                 raise
+            finally:
+                self._forget_driver()  # the session gave its connection back
             if self._router is not None and self._member is not None:
                 await self._router.remember_write(self._member, session)
         hooks, self._after_commit = self._after_commit, []
@@ -231,6 +247,7 @@ class Db:
 
     async def close(self) -> None:
         self._replica = None
+        self._forget_driver()
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -63,7 +63,9 @@ class Instances:
 async def served(app: Starlette) -> AsyncIterator[str]:
     """`app` (its lifespan already running) on a free port; the websocket URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, lifespan="off", log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, port=port, lifespan="off", log_level="warning", timeout_graceful_shutdown=5)
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110  # uvicorn exposes only a flag
         await asyncio.sleep(0.02)

@@ -4,11 +4,12 @@ import asyncio
 import json
 import logging
 from datetime import timedelta
+from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -24,6 +25,7 @@ from app.core.persisted_queries import PersistedQueries
 from app.core.settings import Settings
 from app.http.graphiql import graphiql_response
 from app.http.persisted_queries import execute_request
+from app.http.request_body import json_object, read_body, replaying
 from app.http.response_cache import PUBLIC_VARY, ResponseCache, cache_control_for_get
 from app.live.fanout import SharedFanoutHandler
 from app.live.ws_auth import authenticate_socket
@@ -41,7 +43,24 @@ logger = logging.getLogger("mockinterview.auth")
 
 OPEN_SESSIONS = "mockinterview.open_sessions"
 LIVE_CONTEXT = "mockinterview.live_context"
+LEARNED_TRIED = "mockinterview.learned_tried"  # the compiled answer was tried before the view ran
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json; charset=utf-8"
+
+
+async def _send_data(send: Send, data: dict[str, Any], graphql_response_json: bool) -> None:
+    """A successful reply as the view would write it."""
+    content = orjson.dumps({"data": data})
+    media_type = GRAPHQL_RESPONSE_JSON if graphql_response_json else "application/json"
+    headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(content)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
+
+
+def _json_body(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return bool(value.split(b";")[0].strip().lower() == b"application/json")
+    return False
 
 
 def _is_request_error(response_data: GraphQLHTTPResponse) -> bool:
@@ -93,7 +112,8 @@ class GraphQLView(GraphQL[Context, None]):
         hint = CacheHint()
         if method == "GET":  # resolvers note when the board changes (the response cache may have set one)
             hint = request.scope.setdefault("state", {}).setdefault(CACHE_HINT_KEY, hint)
-        result, document = await self._execute(method, request_data, context, sub_response)
+        tried = bool(request.scope.get("state", {}).get(LEARNED_TRIED))
+        result, document = await self._execute(method, request_data, context, sub_response, tried)
         if any((e.extensions or {}).get("code") == BAD_REQUEST for e in result.errors or []):
             sub_response.status_code = 400  # cannot be served as sent (a subscription over HTTP)
         if method == "GET":
@@ -112,12 +132,17 @@ class GraphQLView(GraphQL[Context, None]):
         return result
 
     async def _execute(
-        self, method: str, request_data: GraphQLRequestData, context: Context, sub_response: Response
+        self,
+        method: str,
+        request_data: GraphQLRequestData,
+        context: Context,
+        sub_response: Response,
+        learned_tried: bool = False,
     ) -> tuple[ExecutionResult, str | None]:
         """A query whose every root field compiles straight from its learned plan
         (schema/compiled/operations.py), anything else through Strawberry."""
         query, name = request_data.query, request_data.operation_name
-        if not request_data.extensions:
+        if not request_data.extensions and not learned_tried:
             data = await self.operation_reads.answer(query, name, request_data.variables, context)
             if data is not None:
                 return ExecutionResult(data=data, errors=None), query
@@ -167,12 +192,52 @@ class GraphQLView(GraphQL[Context, None]):
         opened: list[Db] = []
         scope.setdefault("state", {})[OPEN_SESSIONS] = opened
         try:
+            if scope["method"] == "POST" and _json_body(scope):
+                body, complete = await read_body(receive)
+                receive = replaying(body, complete, receive)
+                if complete:
+                    await self._post(scope, body, receive, send)
+                    return
             await super().__call__(scope, receive, send)
         finally:
             # A cancelled request (client gone, shutdown) skips the per-operation cleanup; give
             # its connection back to the pool anyway.
             for db in opened:
                 await asyncio.shield(db.close())
+
+    async def _post(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
+        """A JSON POST. A query the compiled path has learned (schema/compiled/operations.py) is
+        answered without Strawberry's request handling, which costs about as much as the answer;
+        anything else, or a learned query it cannot answer exactly, goes through the view as usual
+        (with the context already made)."""
+        request = Request(scope, receive)
+        context: Context | None = None
+        learned = self._learned(body)
+        if learned is not None:
+            sub_response = await self.get_sub_response(request)
+            context = await self.get_context(request, sub_response)
+            data = await self.operation_reads.answer(*learned, context)
+            if data is not None:
+                await _send_data(send, data, getattr(sub_response, "wants_graphql_response_json", False))
+                return
+            scope["state"][LEARNED_TRIED] = True
+        try:
+            response = await (self.run(request) if context is None else self.run(request, context=context))
+        except HTTPException as exc:
+            response = PlainTextResponse(exc.reason, status_code=exc.status_code)
+        await response(scope, receive, send)
+
+    def _learned(self, body: bytes) -> tuple[str, str | None, dict[str, Any] | None] | None:
+        """The query, operation name and variables of a body naming a learned query."""
+        request = json_object(body)
+        if request is None or request.get("extensions"):
+            return None
+        query, name, variables = request.get("query"), request.get("operationName"), request.get("variables")
+        if not isinstance(name, str | None) or not isinstance(variables, dict | None):
+            return None
+        if not isinstance(query, str) or not self.operation_reads.knows(query, name):
+            return None
+        return query, name, variables
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
@@ -191,10 +256,13 @@ class GraphQLView(GraphQL[Context, None]):
                 raise HTTPException(400, "The operation name must not contain NUL or unpaired surrogates.")
         return data
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        accept = request.headers.get("accept", "")
+        sub_response.wants_graphql_response_json = "application/graphql-response+json" in accept  # type: ignore[attr-defined]
+        return sub_response
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        if isinstance(response, Response):
-            accept = request.headers.get("accept", "")
-            response.wants_graphql_response_json = "application/graphql-response+json" in accept  # type: ignore[attr-defined]
         db = Db(self.services.sessionmaker)
         if isinstance(request, Request):
             db.prefer_replica()  # until the operation writes (docs/deployment.md, "Read replicas")

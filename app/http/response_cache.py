@@ -32,7 +32,7 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,6 +47,7 @@ from app.core.clock import Clock
 from app.core.events.base import EventSink
 from app.core.events.invalidated import InvalidatedByEvents
 from app.core.persisted_queries import PersistedQueries
+from app.http.request_body import json_object, read_body, replaying
 from schema.context import CACHE_HINT_KEY, CacheHint
 
 logger = logging.getLogger("mockinterview.response_cache")
@@ -54,7 +55,6 @@ logger = logging.getLogger("mockinterview.response_cache")
 CACHEABLE_ROOT_FIELDS = frozenset({"openSlots", "specializations", "__typename"})
 # Root fields whose result changes as time passes: the resolver must report the earliest start.
 TIME_BOUND_ROOT_FIELDS = frozenset({"openSlots"})
-MAX_BODY_BYTES = 64_000
 MAX_CACHED_BODY_BYTES = 512_000
 # Longer documents are never public over GET (bounds the memo of `public_root_fields`).
 MAX_PUBLIC_DOCUMENT_CHARS = 16_000
@@ -231,9 +231,9 @@ class ResponseCacheLayer:
         if method == "GET":
             request = _query_params(scope)
         else:
-            body, complete = await _read_body(receive)
-            replay = _replaying(body, complete, receive)
-            request = _json_object(body) if complete else None
+            body, complete = await read_body(receive)
+            replay = replaying(body, complete, receive)
+            request = json_object(body) if complete else None
         plan = _plan(cache, scope, request, self.get_documents()) if request is not None else None
         if plan is None:
             await self.app(scope, replay, send)
@@ -328,14 +328,6 @@ def _anonymous(scope: Scope) -> bool:
     return scope["method"] == "GET" or content_type.split(b";")[0].strip().lower() == b"application/json"
 
 
-def _json_object(body: bytes) -> dict[str, Any] | None:
-    try:
-        request = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    return request if isinstance(request, dict) else None
-
-
 def _query_params(scope: Scope) -> dict[str, Any] | None:
     """A GET request's parameters, `variables` and `extensions` decoded; None when a name repeats or a
     JSON value does not parse (the view answers those)."""
@@ -350,34 +342,6 @@ def _query_params(scope: Scope) -> dict[str, Any] | None:
             except orjson.JSONDecodeError:
                 return None
     return request
-
-
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
-    """The request body, and False when the client went away or it is too large to consider."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(chunks), False
-        chunk = message.get("body", b"")
-        chunks.append(chunk)
-        size += len(chunk)
-        if not message.get("more_body", False) or size > MAX_BODY_BYTES:
-            return b"".join(chunks), not message.get("more_body", False)
-
-
-def _replaying(body: bytes, complete: bool, receive: Receive) -> Callable[[], Awaitable[Message]]:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": not complete}
-
-    return replay
 
 
 def _document_text(request: dict[str, Any], documents: PersistedQueries | None) -> str | None:

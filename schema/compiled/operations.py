@@ -83,6 +83,10 @@ class OperationReads:
             while len(self.known) > MAX_OPERATIONS:
                 self.known.popitem(last=False)
 
+    def knows(self, query: str, operation_name: str | None) -> bool:
+        """True when `answer` may answer this query (it was learned)."""
+        return (query, operation_name) in self.known
+
     async def answer(
         self,
         query: str | None,

@@ -128,7 +128,9 @@ def _free_port() -> int:
 @asynccontextmanager
 async def serving(app: Starlette, port: int) -> AsyncIterator[None]:
     """`app` served by uvicorn on 127.0.0.1:`port`."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=5, lifespan="off"
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 (uvicorn exposes only a flag)

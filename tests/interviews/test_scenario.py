@@ -43,7 +43,9 @@ async def live(app: Starlette, committing_client: GraphQLClient) -> AsyncIterato
     """The session's app served by uvicorn (its lifespan already ran); data is committed for real."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", timeout_graceful_shutdown=5
+        )
     )
     task = asyncio.create_task(server.serve())
     for _ in range(200):

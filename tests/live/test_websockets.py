@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-import uvicorn
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -29,6 +28,7 @@ from tests.live.support import (
 )
 from tests.marketplace_support import CANCEL, publish
 from tests.process import free_port
+from tests.two_instances import served
 
 SEND = "mutation($id: ID!, $body: String!) { sendMessage(interviewId: $id, body: $body) { id body } }"
 LOG_OUT_ALL = "mutation { logOutAll }"
@@ -37,14 +37,8 @@ LOG_OUT_ALL = "mutation { logOutAll }"
 @pytest.fixture(scope="session")
 async def ws_base(app: Starlette) -> AsyncIterator[str]:
     """The session app served by uvicorn on a free port (its lifespan already runs)."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110  # uvicorn exposes only a flag
-        await asyncio.sleep(0.02)
-    yield f"ws://127.0.0.1:{port}/graphql"
-    server.should_exit = True
-    await task
+    async with served(app) as url:
+        yield url
 
 
 async def committed_specialization(engine: AsyncEngine) -> str:

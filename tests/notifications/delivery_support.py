@@ -89,7 +89,9 @@ async def webhook_receiver() -> AsyncIterator[tuple[str, Receiver]]:
     port = free_port()
     app = Starlette(routes=[Route("/hook", receiver.endpoint, methods=["POST"])])
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=5, lifespan="off"
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)

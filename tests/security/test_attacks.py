@@ -3,7 +3,6 @@ login throttling, and a schema-driven fuzz run. Field lists come from the SDL, s
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -16,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
@@ -38,7 +36,7 @@ from tests.attack_support import (
 )
 from tests.conftest import TEST_SECRET, make_settings
 from tests.helpers import GraphQLClient, Member, db_id
-from tests.process import free_port
+from tests.two_instances import served
 
 ROOTS = root_fields()
 ME = "query { me { id } }"
@@ -433,14 +431,8 @@ async def test_simple_cross_site_posts_and_batches_are_refused(client: GraphQLCl
 @pytest.fixture(scope="module")
 async def ws_url(app: Starlette) -> AsyncIterator[str]:
     """The session app served by uvicorn on a free port (its lifespan already runs)."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110  # uvicorn exposes only a flag
-        await asyncio.sleep(0.02)
-    yield f"ws://127.0.0.1:{port}/graphql"
-    server.should_exit = True
-    await task
+    async with served(app) as url:
+        yield url
 
 
 async def test_websockets_from_foreign_origins_are_refused(ws_url: str) -> None:
