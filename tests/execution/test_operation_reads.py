@@ -151,3 +151,19 @@ async def test_webhooks_are_equal_on_both_paths_for_their_owner_and_others(
     assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     await client.execute(listing, token=owner.access_token)
     assert answered[-1] is True
+
+
+async def test_a_learned_reply_carries_the_headers_of_the_ordinary_one(
+    client: GraphQLClient, answered: list[bool]
+) -> None:
+    member = await client.sign_up("headers")
+    for n, accept in enumerate(("application/graphql-response+json", "application/json")):
+        body = {"query": f"{{ mine{n}: myInterviews(first: 1) {{ edges {{ node {{ id }} }} }} }}"}
+        headers = {"Authorization": f"Bearer {member.access_token}", "Accept": accept}
+        ordinary = await client.http.post("/graphql", json=body, headers=headers)
+        learned = await client.http.post("/graphql", json=body, headers=headers)
+        assert answered[-2:] == [False, True]
+        assert learned.status_code == ordinary.status_code == 200
+        assert learned.json() == ordinary.json() == {"data": {f"mine{n}": {"edges": []}}}
+        for name in ("content-type", "cache-control", "x-content-type-options", "content-security-policy"):
+            assert learned.headers[name] == ordinary.headers[name], name
