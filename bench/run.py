@@ -527,18 +527,9 @@ async def postgraphile(
         await proxy.stop()
 
 
-async def main_async(args: argparse.Namespace) -> int:
-    WORK.mkdir(parents=True, exist_ok=True)
-    results: dict[str, object] = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": scenarios.machine_info(),
-        "command": " ".join([".venv/bin/python", "bench/run.py", *sys.argv[1:]]),
-        "duration_s": args.duration,
-        "concurrency": args.concurrency,
-        "python": platform.python_version(),
-        "redis": redis_reachable(),
-        "load_average_before": os.getloadavg(),
-    }
+async def prepare(results: dict[str, object]) -> tuple[scenarios.SeedInfo, str]:
+    """A fresh `mi_bench`: migrated, demo data and the bench rows; what was seeded and the schema's SDL
+    (facts about both go into `results`)."""
     log("recreating database mi_bench")
     await recreate_database()
     env = server_env(DSN, secrets.token_urlsafe(36))
@@ -565,6 +556,22 @@ async def main_async(args: argparse.Namespace) -> int:
         "sendMessage": scenarios.send_message_shape(sdl) is not None,
         **scenarios.has_reads(sdl),
     }
+    return seeded, sdl
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    WORK.mkdir(parents=True, exist_ok=True)
+    results: dict[str, object] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": scenarios.machine_info(),
+        "command": " ".join([".venv/bin/python", "bench/run.py", *sys.argv[1:]]),
+        "duration_s": args.duration,
+        "concurrency": args.concurrency,
+        "python": platform.python_version(),
+        "redis": redis_reachable(),
+        "load_average_before": os.getloadavg(),
+    }
+    seeded, sdl = await prepare(results)
     await ours(args, sdl, seeded, results)
     for name in args.peers:
         await postgraphile(PEERS[name], args, seeded, scenarios.interview_has_messages(sdl), results)
