@@ -350,7 +350,11 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-files-key", help="re-wrap every upload's data key with a new FILES_ENCRYPTION_KEY"
     )
     new_key = rotate.add_mutually_exclusive_group(required=True)
-    new_key.add_argument("--new-key", help="the new key: 32 bytes in base64 (`openssl rand -base64 32`)")
+    new_key.add_argument(
+        "--new-key",
+        help="the new key: 32 bytes in base64 (`openssl rand -base64 32`); write --new-key=KEY, "
+        "since a URL-safe key may start with -",
+    )
     new_key.add_argument("--new-key-file", help="a file holding the new key (keeps it out of `ps`)")
     rotate.set_defaults(handler=cmd_rotate_files_key)
     return parser

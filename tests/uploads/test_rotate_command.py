@@ -71,12 +71,12 @@ async def test_rotate_files_key_command(
             with files_key(application, new):
                 assert (await http.get(url)).content == png(40, 40)
 
-            second = await asyncio.to_thread(_rotate, own_database, tmp_path, old, "--new-key", new)
+            second = await asyncio.to_thread(_rotate, own_database, tmp_path, old, f"--new-key={new}")
             assert second.returncode == 0, second.stderr
             assert "re-wrapped 0 data keys (1 were under the new key already)" in second.stdout
 
             third, fourth = generate_files_key(), generate_files_key()
-            stranger = await asyncio.to_thread(_rotate, own_database, tmp_path, third, "--new-key", fourth)
+            stranger = await asyncio.to_thread(_rotate, own_database, tmp_path, third, f"--new-key={fourth}")
             assert stranger.returncode == 1
             assert "1 data keys are wrapped by neither key" in stranger.stderr
 
@@ -85,7 +85,7 @@ async def test_rotate_files_key_command(
             development.mkdir()
             (development / "files_key").write_text(new)
             latest = generate_files_key()
-            moved = await asyncio.to_thread(_rotate, own_database, development, "", "--new-key", latest)
+            moved = await asyncio.to_thread(_rotate, own_database, development, "", f"--new-key={latest}")
             assert moved.returncode == 0, moved.stderr
             assert (development / "files_key").read_text() == latest
             assert (development / "files_key").stat().st_mode & 0o777 == 0o600
@@ -95,9 +95,9 @@ async def test_rotate_files_key_command(
 
 def test_rotate_files_key_refuses_bad_keys(tmp_path: Path) -> None:
     current = generate_files_key()
-    same = _rotate("postgresql://unused@127.0.0.1:1/none", tmp_path, current, "--new-key", current)
+    same = _rotate("postgresql://unused@127.0.0.1:1/none", tmp_path, current, f"--new-key={current}")
     assert same.returncode == 2
     assert "the new key is the current key" in same.stderr
-    short = _rotate("postgresql://unused@127.0.0.1:1/none", tmp_path, current, "--new-key", "c2hvcnQ=")
+    short = _rotate("postgresql://unused@127.0.0.1:1/none", tmp_path, current, "--new-key=c2hvcnQ=")
     assert short.returncode == 2
     assert "32 bytes" in short.stderr
