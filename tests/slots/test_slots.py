@@ -117,7 +117,8 @@ async def test_open_slots_filters_and_pagination(
 ) -> None:
     host = await client.sign_up("host")
     spec = await new_specialization(db_session)
-    ids = [await publish(client, host, spec, tomorrow(clock, h)) for h in (3, 1, 2)]
+    base = tomorrow(clock)  # one anchor: back-to-back hours would overlap if the clock ticked between them
+    ids = [await publish(client, host, spec, base + timedelta(hours=h)) for h in (3, 1, 2)]
     unknown = {"spec": to_global_id("Specialization", 10**9)}
     assert (await client.data(OPEN_SLOTS, unknown))["openSlots"]["edges"] == []
     expected = [ids[1], ids[2], ids[0]]
