@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from db.replicas import Replica, RoutedSessionmaker
 
@@ -130,6 +132,8 @@ class Db:
         # The asyncpg connection under `_driver_of`'s current transaction (`_fetch_raw`).
         self._driver: Any = None
         self._driver_of: AsyncSession | None = None
+        # A pooled connection of its own for raw reads while this Db has no session (`_fetch_pooled`).
+        self._pooled: PoolProxiedConnection | None = None
 
     def prefer_replica(self) -> None:
         """Let this Db's reads go to a replica until it writes (GraphQL requests over HTTP)."""
@@ -143,10 +147,16 @@ class Db:
         """This Db acts for `member`: its reads must see their writes (read-your-writes)."""
         self._member, self._token_age = member, token_age
 
-    async def _read_session(self) -> AsyncSession:
-        if self._session is None and self._may_use_replica and self._router is not None:
+    async def _choose_reader(self) -> None:
+        """Decide once, at the first read, whether this Db reads from a replica (`_replica`)."""
+        if self._may_use_replica and self._router is not None:
             self._may_use_replica = False
             self._replica = await self._router.reader(self._member, self._token_age)
+
+    async def _read_session(self) -> AsyncSession:
+        if self._session is None:
+            await self._choose_reader()
+            await self._release_pooled()  # one connection per Db: the session takes over
             if self._replica is not None:
                 self._session = self._replica.sessionmaker()
         return self.session
@@ -158,6 +168,7 @@ class Db:
             return False
         session, self._session = self._session, None
         self._forget_driver()
+        await self._release_pooled()
         if session is not None:
             with suppress(Exception):
                 await session.close()
@@ -187,11 +198,48 @@ class Db:
         work would dominate. Records are asyncpg `Record`s."""
         async with self.lock:
             try:
+                if self._session is None:
+                    await self._choose_reader()
+                    engine = self._reading_engine()
+                    if engine is not None:
+                        return await self._fetch_pooled(engine, sql, params)
                 return await self._fetch_raw(await self._read_session(), sql, params)
             except Exception as exc:
                 if not await self._leave_replica(exc):  # a read is safe to repeat on the primary
                     raise
             return await self._fetch_raw(self.session, sql, params)
+
+    def _reading_engine(self) -> AsyncEngine | None:
+        """The engine raw reads may take a connection of their own from: the chosen replica's or the
+        primary's, unless the sessionmaker is bound to one connection (the tests' outer transaction)."""
+        maker = self._replica.sessionmaker if self._replica is not None else self._sessionmaker
+        bind = maker.kw.get("bind")
+        return bind if isinstance(bind, AsyncEngine) else None
+
+    async def _fetch_pooled(self, engine: AsyncEngine, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        """A raw read on a pooled connection taken straight from the engine: a request that only reads
+        raw (the compiled reads, the viewer) never builds an ORM session, whose checkout and close cost
+        more than its one statement. The reads run outside any transaction, as they do on the session's
+        connection before it begins one."""
+        if self._pooled is None:
+            self._pooled = await engine.raw_connection()
+        driver: Any = self._pooled.driver_connection
+        try:
+            records: list[Any] = await driver.fetch(sql, *params)
+        except Exception as exc:
+            if _connection_broken(exc) or driver.is_closed():
+                # As in `_fetch_raw`: drop this connection and every pooled one.
+                pooled, self._pooled = self._pooled, None
+                with suppress(Exception):
+                    await greenlet_spawn(pooled.invalidate)
+                await engine.dispose()
+            raise
+        return records
+
+    async def _release_pooled(self) -> None:
+        pooled, self._pooled = self._pooled, None
+        if pooled is not None:
+            await greenlet_spawn(pooled.close)
 
     async def _fetch_raw(self, session: AsyncSession, sql: str, params: tuple[Any, ...]) -> list[Any]:
         driver: Any = self._driver if self._driver_of is session else None
@@ -225,6 +273,7 @@ class Db:
         async with self.lock:
             self._may_use_replica = False
             await self._leave_replica(None)
+            await self._release_pooled()
             session = self.session
             try:
                 yield session
@@ -248,6 +297,7 @@ class Db:
     async def close(self) -> None:
         self._replica = None
         self._forget_driver()
+        await self._release_pooled()
         if self._session is not None:
             await self._session.close()
             self._session = None

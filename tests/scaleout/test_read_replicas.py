@@ -107,6 +107,13 @@ async def test_reads_go_to_the_replica_and_writes_to_the_primary(apps: tuple[App
         assert (await db.execute(text("SELECT pg_is_in_recovery()"))).scalar_one() is False
     finally:
         await db.close()
+    raw_first = Db(services.sessionmaker)  # a request whose first read is raw (the compiled reads)
+    raw_first.prefer_replica()
+    try:
+        assert (await raw_first.fetch_raw("SELECT pg_is_in_recovery() AS standby"))[0]["standby"] is True
+        assert (await raw_first.execute(text("SELECT pg_is_in_recovery()"))).scalar_one() is True
+    finally:
+        await raw_first.close()
     plain = Db(services.sessionmaker)  # not opted in (jobs, websockets): the primary
     try:
         assert (await plain.execute(text("SELECT pg_is_in_recovery()"))).scalar_one() is False
