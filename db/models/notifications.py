@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Text, text
+from sqlalchemy import BigInteger, Computed, ForeignKey, Index, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -27,4 +27,9 @@ class Notification(IdMixin, CreatedAtMixin, Base):
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    # `payload` as clients get it (migration 0009; `schema.notifications.types.client_payload` is its
+    # Python form, for events that carry a payload and no row).
+    client_payload: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, Computed("notification_client_payload(payload)", persisted=True)
+    )
     read_at: Mapped[datetime | None]
