@@ -109,6 +109,11 @@ def _connection_broken(exc: Exception) -> bool:
     return True
 
 
+def _driver_dead(exc: Exception, driver: Any) -> bool:
+    """True when `exc` on the asyncpg connection `driver` means the connection is gone."""
+    return _connection_broken(exc) or bool(driver.is_closed())
+
+
 class Db:
     """One request's database access.
 
@@ -227,7 +232,7 @@ class Db:
         try:
             records: list[Any] = await driver.fetch(sql, *params)
         except Exception as exc:
-            if _connection_broken(exc) or driver.is_closed():
+            if _driver_dead(exc, driver):
                 # As in `_fetch_raw`: drop this connection and every pooled one.
                 pooled, self._pooled = self._pooled, None
                 with suppress(Exception):
@@ -252,7 +257,7 @@ class Db:
         try:
             records: list[Any] = await driver.fetch(sql, *params)
         except Exception as exc:
-            if _connection_broken(exc) or driver.is_closed():
+            if _driver_dead(exc, driver):
                 # What SQLAlchemy does when its own statements meet a dead connection: drop it
                 # and every pooled one (a database restart killed them all), so that only this
                 # request fails.

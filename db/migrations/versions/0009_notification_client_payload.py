@@ -18,7 +18,7 @@ down_revision: str | None = "0008"
 branch_labels: str | None = None
 depends_on: str | None = None
 
-# A global ID is base64 of "<type>:<id>" (PostgreSQL breaks base64 lines at 76 characters: none here).
+# A global ID is base64 of "<type>:<id>" (`translate` drops the line breaks PostgreSQL's base64 adds).
 # Declared IMMUTABLE for the generated column: `convert_to` and `to_jsonb` are only STABLE because of
 # the database encoding and type output settings, which do not change the text made here.
 FUNCTION = r"""
